@@ -1,0 +1,61 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: run test install install-dev migrate messages knowledge accounts lint format clean
+
+run: install migrate messages knowledge accounts
+	@echo ""
+	@echo "  Merchant wizard:  http://127.0.0.1:8000/"
+	@echo "  Admin:            http://127.0.0.1:8000/admin/"
+	@echo ""
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install-dev messages
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+$(PY):
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+messages: install
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+knowledge: migrate
+	$(PY) manage.py load_knowledge
+	$(PY) manage.py publish_knowledge --note "seed knowledge"
+
+accounts: migrate
+	$(PY) manage.py create_local_accounts
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

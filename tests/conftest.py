@@ -1,0 +1,149 @@
+"""Shared fixtures: the seed knowledge, small knowledge bases, and the browser."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Callable
+
+import pytest
+from django.core.management import call_command
+
+from wizard import knowledge
+from wizard.models import KnowledgeRevision
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+# inside one unless told it is safe (STACK.md, trap 1).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load and publish the seed knowledge once for the whole session."""
+    with django_db_blocker.unblock():
+        ensure_seed()
+
+
+def ensure_seed() -> KnowledgeRevision:
+    revision = KnowledgeRevision.objects.order_by("-number").first()
+    if revision is None:
+        call_command("load_knowledge", stdout=io.StringIO())
+        revision, _ = knowledge.publish(note="seed")
+    return revision
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshot_cache():
+    # Revision numbers are reused across rolled-back tests; the cache must not be.
+    knowledge.clear_cache()
+    yield
+    knowledge.clear_cache()
+
+
+@pytest.fixture
+def seeded(db) -> KnowledgeRevision:
+    """The published seed knowledge (reloaded after a test that flushed the database)."""
+    return ensure_seed()
+
+
+@pytest.fixture
+def snapshot(seeded) -> knowledge.Snapshot:
+    return knowledge.get_snapshot(seeded.number)
+
+
+def make_payload(
+    causes: dict[str, dict[str, str]],
+    questions: list[dict] | None = None,
+    *,
+    priors: dict[str, float] | None = None,
+) -> dict:
+    """A small knowledge file: ``causes`` maps a cause slug to {symptom: strength}.
+
+    Without ``questions``, every symptom gets its own yes/no question.
+    """
+    symptoms = sorted({s for evidence in causes.values() for s in evidence})
+    if questions is None:
+        questions = [
+            {"slug": f"q-{s}", "order": i, "kind": "binary", "symptom": s, "effort": 1.0}
+            for i, s in enumerate(symptoms)
+        ]
+    for q in questions:
+        q.setdefault("text", {"zh-hans": f"问题 {q['slug']}", "en": f"Question {q['slug']}"})
+        q.setdefault("script", {"zh-hans": "", "en": ""})
+        q.setdefault("help", {"zh-hans": "", "en": ""})
+        for o in q.get("options", []):
+            o.setdefault("label", {"zh-hans": o["slug"], "en": o["slug"]})
+            o.setdefault("provider", None)
+    return {
+        "format": knowledge.FORMAT,
+        "version": knowledge.VERSION,
+        "categories": [{"slug": "general", "order": 0, "title": {"zh-hans": "一般", "en": "General"}}],
+        "providers": [],
+        "symptoms": [{"slug": s, "title": {"zh-hans": s, "en": s}} for s in symptoms],
+        "solutions": [
+            {
+                "slug": f"fix-{c}",
+                "order": i,
+                "title": {"zh-hans": f"修复 {c}", "en": f"Fix {c}"},
+                "steps": {"zh-hans": "1. 做这个", "en": "1. Do this"},
+                "audience": "merchant",
+                "effort_minutes": 5,
+                "is_escalation": False,
+                "contexts": [],
+            }
+            for i, c in enumerate(causes)
+        ],
+        "causes": [
+            {
+                "slug": c,
+                "category": "general",
+                "order": i,
+                "prior": (priors or {}).get(c, 1.0),
+                "title": {"zh-hans": f"原因 {c}", "en": f"Cause {c}"},
+                "explanation": {"zh-hans": "说明", "en": "Explanation"},
+                "evidence": [{"symptom": s, "strength": w} for s, w in sorted(evidence.items())],
+                "solutions": [f"fix-{c}"],
+            }
+            for i, (c, evidence) in enumerate(causes.items())
+        ],
+        "questions": questions,
+    }
+
+
+@pytest.fixture
+def payload_factory() -> Callable[..., dict]:
+    return make_payload
+
+
+# --- Browser -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        message = (
+            "Chromium is missing: install it with `apt-get install chromium` (Debian) to run browser tests."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "locale": "zh-CN"}

@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from wizard import knowledge
+
+
+class Command(BaseCommand):
+    help = "Load a knowledge file (the seed by default) into the content tables, matching on slugs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", nargs="?", default=str(knowledge.SEED_PATH))
+
+    def handle(self, path, **options):
+        try:
+            changes = knowledge.load_payload(knowledge.read_file(path))
+        except (OSError, ValueError, KeyError) as error:
+            raise CommandError(f"Cannot load {path}: {error!r}") from error
+        if changes:
+            self.stdout.write(self.style.SUCCESS(f"Loaded {path}: {changes} objects created or changed."))
+        else:
+            self.stdout.write(f"Loaded {path}: the content already matched, nothing changed.")

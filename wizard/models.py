@@ -1,0 +1,467 @@
+"""Knowledge content (edited in the admin) and diagnosis records.
+
+Content models are drafts: the wizard never reads them directly. Publishing compiles the
+published content into an immutable :class:`KnowledgeRevision` (see ``knowledge.py``),
+and every :class:`Diagnosis` stays on the revision it started with.
+
+Bilingual fields (zh-hans default, en) are added by django-modeltranslation in
+``translation.py``, which also registers the content history.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+slug_validator = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    _("Use lowercase letters, digits and single hyphens."),
+)
+
+
+def slug_field() -> models.SlugField:
+    return models.SlugField(_("slug"), max_length=80, unique=True, validators=[slug_validator])
+
+
+class Strength(float, models.Choices):
+    """How strongly a symptom points to a cause, as an admin says it."""
+
+    ALWAYS = 0.95, _("always")
+    OFTEN = 0.7, _("often")
+    SOMETIMES = 0.4, _("sometimes")
+    RARELY = 0.15, _("rarely")
+    NEVER = 0.01, _("never")
+
+
+# Likelihood of a symptom for a cause it is not linked to: small, never zero, so that one
+# unexpected answer never rules a cause out for good.
+DEFAULT_LIKELIHOOD = 0.05
+
+
+class TimeStamped(models.Model):
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class PublishedQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True)
+
+
+class Category(TimeStamped):
+    slug = slug_field()
+    title = models.CharField(_("title"), max_length=200)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("order", "slug")
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Provider(TimeStamped):
+    """The bank or payment company behind a terminal, for "contact your provider" steps."""
+
+    class Kind(models.TextChoices):
+        BANK = "bank", _("bank")
+        PAYMENT_COMPANY = "payment-company", _("payment company")
+        MANUFACTURER = "manufacturer", _("brand manufacturer")
+
+    slug = slug_field()
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200)
+    hotline = models.CharField(_("hotline"), max_length=40, blank=True)
+    hours = models.CharField(_("hours"), max_length=200, blank=True)
+    website = models.URLField(_("website"), blank=True)
+    guidance = models.TextField(
+        _("how to reach them"),
+        blank=True,
+        help_text=_("Where a merchant finds the real contact details."),
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("order", "slug")
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Symptom(TimeStamped):
+    """Something a merchant can observe or knows."""
+
+    slug = slug_field()
+    title = models.CharField(_("title"), max_length=300)
+
+    class Meta:
+        ordering = ("slug",)
+        verbose_name = _("symptom")
+        verbose_name_plural = _("symptoms")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Solution(TimeStamped):
+    class Audience(models.TextChoices):
+        MERCHANT = "merchant", _("merchant can do it")
+        PROVIDER = "provider", _("needs the provider")
+        AGENT = "agent", _("agent only")
+
+    slug = slug_field()
+    title = models.CharField(_("title"), max_length=300)
+    steps = models.TextField(_("steps"), help_text=_("Markdown: an ordered list of steps."))
+    audience = models.CharField(
+        _("audience"), max_length=20, choices=Audience.choices, default=Audience.MERCHANT
+    )
+    effort_minutes = models.PositiveIntegerField(
+        _("effort (minutes)"), default=5, validators=[MinValueValidator(1)]
+    )
+    is_escalation = models.BooleanField(_("escalates to a person"), default=False)
+    contexts = models.ManyToManyField(
+        Symptom,
+        blank=True,
+        related_name="solutions",
+        verbose_name=_("applies when"),
+        help_text=_("Left out when the answers rule out every one of these. Empty: always."),
+    )
+    is_published = models.BooleanField(_("published"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("order", "slug")
+        verbose_name = _("solution")
+        verbose_name_plural = _("solutions")
+        constraints = [
+            models.CheckConstraint(condition=Q(effort_minutes__gte=1), name="solution_effort_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Cause(TimeStamped):
+    slug = slug_field()
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="causes", verbose_name=_("category")
+    )
+    title = models.CharField(_("title"), max_length=300)
+    explanation = models.TextField(_("explanation"))
+    prior = models.FloatField(
+        _("how common"),
+        default=1.0,
+        help_text=_("Relative weight: 2 means twice as common as a cause with 1."),
+    )
+    is_published = models.BooleanField(_("published"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+    solutions = models.ManyToManyField(
+        Solution, through="CauseSolution", related_name="causes", verbose_name=_("solutions")
+    )
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("order", "slug")
+        verbose_name = _("cause")
+        verbose_name_plural = _("causes")
+        constraints = [
+            models.CheckConstraint(condition=Q(prior__gt=0), name="cause_prior_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Evidence(TimeStamped):
+    """How strongly a symptom points to a cause, stored as P(symptom | cause)."""
+
+    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="evidence")
+    symptom = models.ForeignKey(Symptom, on_delete=models.CASCADE, related_name="evidence")
+    likelihood = models.FloatField(_("strength"), choices=Strength.choices)
+
+    class Meta:
+        ordering = ("cause", "symptom")
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        constraints = [
+            models.UniqueConstraint(fields=("cause", "symptom"), name="evidence_unique_pair"),
+            models.CheckConstraint(
+                condition=Q(likelihood__gt=0, likelihood__lt=1), name="evidence_likelihood_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symptom} → {self.cause} ({self.get_likelihood_display()})"
+
+
+class CauseSolution(models.Model):
+    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="cause_solutions")
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="cause_solutions")
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("cause", "order", "id")
+        verbose_name = _("solution of a cause")
+        verbose_name_plural = _("solutions of causes")
+        constraints = [
+            models.UniqueConstraint(fields=("cause", "solution"), name="cause_solution_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cause} → {self.solution}"
+
+
+class Question(TimeStamped):
+    class Kind(models.TextChoices):
+        BINARY = "binary", _("yes / no about one symptom")
+        CHOICE = "choice", _("one of several symptoms")
+
+    slug = slug_field()
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    symptom = models.OneToOneField(
+        Symptom,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="question",
+        verbose_name=_("symptom"),
+        help_text=_("For yes / no questions."),
+    )
+    text = models.CharField(_("merchant wording"), max_length=300)
+    script = models.TextField(_("agent script"), blank=True)
+    help = models.TextField(_("how to check"), blank=True)
+    effort = models.FloatField(
+        _("effort"), default=1.0, help_text=_("1 is a plain question; 2 takes twice the effort.")
+    )
+    is_published = models.BooleanField(_("published"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    objects = PublishedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("order", "slug")
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        constraints = [
+            models.CheckConstraint(condition=Q(effort__gt=0), name="question_effort_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="choice") | Q(symptom__isnull=False),
+                name="question_binary_has_symptom",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Option(models.Model):
+    """One answer of a choice question: a symptom that excludes the others."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    slug = models.SlugField(_("slug"), max_length=80, validators=[slug_validator])
+    symptom = models.OneToOneField(
+        Symptom, on_delete=models.PROTECT, related_name="option", verbose_name=_("symptom")
+    )
+    label = models.CharField(_("label"), max_length=200)
+    provider = models.ForeignKey(
+        Provider,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="options",
+        verbose_name=_("identifies provider"),
+    )
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ("question", "order", "id")
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
+        constraints = [
+            models.UniqueConstraint(fields=("question", "slug"), name="option_unique_slug"),
+            models.CheckConstraint(
+                condition=~Q(slug__in=("unsure", "yes", "no")), name="option_slug_not_reserved"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class KnowledgeRevision(models.Model):
+    """An immutable, numbered compilation of the published content."""
+
+    number = models.PositiveIntegerField(_("number"), primary_key=True)
+    created = models.DateTimeField(_("published at"), auto_now_add=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("published by"),
+    )
+    payload = models.JSONField(_("compiled knowledge"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ("-number",)
+        get_latest_by = "number"
+        verbose_name = _("knowledge revision")
+        verbose_name_plural = _("knowledge revisions")
+        constraints = [
+            models.CheckConstraint(condition=Q(number__gte=1), name="revision_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return _("Revision %(number)s") % {"number": self.number}
+
+    def summary(self) -> str:
+        counts = {kind: len(self.payload.get(kind, [])) for kind in ("causes", "questions")}
+        return _("%(causes)s causes, %(questions)s questions") % counts
+
+
+# Case codes are read aloud over the phone: no 0/O or 1/I/L look-alikes.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10  # 31**10 ≈ 2**49.5: far beyond guessing
+
+
+def new_case_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_case_code(text: str) -> str:
+    """What a person typed or read aloud → the stored form (upper case, no separators)."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+class Diagnosis(TimeStamped):
+    class Channel(models.TextChoices):
+        SELF_SERVICE = "self", _("self-service")
+        AGENT = "agent", _("agent")
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in-progress", _("in progress")
+        DIAGNOSED = "diagnosed", _("diagnosed")
+        RESOLVED = "resolved", _("resolved")
+        ESCALATED = "escalated", _("escalated")
+        ABANDONED = "abandoned", _("abandoned")
+
+    code = models.CharField(_("case code"), max_length=16, unique=True, default=new_case_code)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.SELF_SERVICE
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="diagnoses",
+        verbose_name=_("agent"),
+    )
+    language = models.CharField(_("language"), max_length=10, default="zh-hans")
+    revision = models.ForeignKey(
+        KnowledgeRevision,
+        on_delete=models.PROTECT,
+        related_name="diagnoses",
+        verbose_name=_("knowledge revision"),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
+    ranking = models.JSONField(
+        _("final ranking"), default=list, blank=True, help_text=_("[[cause slug, probability]]")
+    )
+    is_fixed = models.BooleanField(_("did it work"), null=True, blank=True)
+    fixed_by = models.CharField(_("fixed by solution"), max_length=80, blank=True)
+    notes = models.TextField(_("agent notes"), blank=True)
+    start_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("-created",)
+        verbose_name = _("diagnosis")
+        verbose_name_plural = _("diagnoses")
+        indexes = [models.Index(fields=("status", "created"), name="diagnosis_status_created")]
+
+    def __str__(self) -> str:
+        return self.display_code
+
+    def get_absolute_url(self) -> str:
+        return reverse("wizard:resume", args=[self.code])
+
+    @property
+    def display_code(self) -> str:
+        """The code in two groups, easier to read aloud: ``ABCDE-FGHJK``."""
+        half = len(self.code) // 2
+        return f"{self.code[:half]}-{self.code[half:]}"
+
+
+class Answer(models.Model):
+    """One answer in a diagnosis, in the order given. ``option`` is "unsure" for not sure."""
+
+    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="answers")
+    position = models.PositiveIntegerField(_("position"))
+    question = models.SlugField(_("question"), max_length=80)
+    option = models.SlugField(_("answer"), max_length=80)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
+    )
+    created = models.DateTimeField(_("answered at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("diagnosis", "position")
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [
+            # Two people answering the same step at once cannot both win.
+            models.UniqueConstraint(fields=("diagnosis", "position"), name="answer_unique_position"),
+            models.CheckConstraint(condition=Q(position__gte=1), name="answer_position_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.question} = {self.option}"
+
+
+class Ticket(TimeStamped):
+    """An escalation: the merchant asked for a person, with the diagnosis attached."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        IN_PROGRESS = "in-progress", _("in progress")
+        CLOSED = "closed", _("closed")
+
+    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="tickets")
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("mobile number"), max_length=20)
+    merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
+    contact_time = models.CharField(_("preferred contact time"), max_length=100, blank=True)
+    has_consent = models.BooleanField(_("agreed to be contacted"), default=False)
+    transcript = models.TextField(_("transcript"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+
+    class Meta:
+        ordering = ("-created",)
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+
+    def __str__(self) -> str:
+        return f"{self.diagnosis.display_code} · {self.name}"
