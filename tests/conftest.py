@@ -147,3 +147,24 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "zh-CN"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests flush the database (live server); run them after the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture
+def live_site(live_server, transactional_db):
+    """The live server with the seed knowledge published."""
+    ensure_seed()
+    return live_server
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors and CSP violations seen by the page; a test asserts it stays empty."""
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError
+from django.utils import translation
 
 from wizard import knowledge
 from wizard.models import Cause, Evidence, KnowledgeRevision, Question, Strength
@@ -17,6 +18,13 @@ SMALL = {
     "hardware": {"no-power": "always", "cracked": "sometimes"},
     "auth": {"asks-code": "always"},
 }
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Findings are read here in English; the admin shows them in the user's language."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

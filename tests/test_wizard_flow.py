@@ -348,3 +348,30 @@ def test_language_switch_keeps_the_current_diagnosis(client, seeded):
     html = client.get(path).content.decode()
     assert 'lang="en"' in html
     assert "Not sure" in html
+
+
+def test_step_queries_do_not_grow_with_the_knowledge(
+    client, db, payload_factory, django_assert_max_num_queries
+):
+    """A 300-cause knowledge base costs the same handful of queries per step as the seed."""
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    words = list(knowledge.STRENGTHS)
+    causes = {
+        f"cause-{c}": {
+            f"s-{s}": words[rng.integers(len(words))] for s in rng.choice(200, size=6, replace=False)
+        }
+        for c in range(300)
+    }
+    knowledge.load_payload(payload_factory(causes))
+    revision, _ = knowledge.publish()
+    assert len(revision.payload["causes"]) >= 300
+    diagnosis = start(client)
+    assert diagnosis.revision_id == revision.number
+    for number in range(1, 4):
+        with django_assert_max_num_queries(4):
+            response = client.get(reverse("wizard:step", args=[diagnosis.code, number]))
+        question = response.context["question"]
+        with django_assert_max_num_queries(7):
+            answer(client, diagnosis, number, question["slug"], "yes")

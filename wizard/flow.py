@@ -157,7 +157,8 @@ def result(snapshot: Snapshot, answers: Sequence[Given], language: str, *, top: 
     evidence_rows = [row for row, given in zip(rows, answers, strict=True) if given.option != UNSURE]
 
     causes = []
-    for c in order[:top]:
+    # The leading causes, leaving out the ones the answers have all but ruled out.
+    for c in [c for c in order[:top] if p[c] >= IN_PLAY / 2 or c == order[0]]:
         cause = snapshot.causes[c]
         because = engine.support(snapshot.model, position.evidence, c)
         category = snapshot.categories.get(cause["category"], {})
