@@ -7,4 +7,4 @@ urlpatterns = [
     path("", include("wizard.urls")),
 ]
 
-handler404 = "wizard.views.page_not_found"
+handler404 = "wizard.views.merchant.page_not_found"

@@ -450,7 +450,7 @@ class Ticket(TimeStamped):
         CLOSED = "closed", _("closed")
 
     diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="tickets")
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("contact name"), max_length=100)
     phone = models.CharField(_("mobile number"), max_length=20)
     merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
     contact_time = models.CharField(_("preferred contact time"), max_length=100, blank=True)

@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from . import flow
-from .forms import AnswerForm, CaseCodeForm, StartForm
-from .knowledge import UNSURE, get_snapshot, latest_revision_number
-from .models import Answer, Diagnosis, normalise_case_code
+from .. import flow
+from ..forms import AnswerForm, CaseCodeForm, StartForm
+from ..knowledge import UNSURE, get_snapshot, latest_revision_number
+from ..models import Answer, Diagnosis, normalise_case_code
 
 
 class HtmxHttpRequest(HttpRequest):

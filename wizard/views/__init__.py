@@ -1,0 +1,1 @@
+"""Views split by audience: ``merchant`` (the public wizard), ``agent`` (the console)."""
