@@ -375,3 +375,31 @@ def test_step_queries_do_not_grow_with_the_knowledge(
         question = response.context["question"]
         with django_assert_max_num_queries(7):
             answer(client, diagnosis, number, question["slug"], "yes")
+
+
+def test_a_race_for_the_same_step_keeps_the_first_answer_and_says_so(client, seeded, django_user_model):
+    diagnosis = start(client)
+    first = current(client, diagnosis).context["question"]
+    # The merchant's page shows question 1 (no answers yet)...
+    agent = django_user_model.objects.create_user("agent-race")
+    # ...meanwhile an agent answers it.
+    assert diagnosis.record_answer(1, first["slug"], "unsure", seen=0, by=agent) == "recorded"
+    response = client.post(
+        reverse("wizard:step", args=[diagnosis.code, 1]),
+        {"question": first["slug"], "answer": first["options"][0]["slug"], "seen": 0},
+    )
+    assert response.status_code == 409
+    assert response.context["number"] == 2  # shown where the case stands now
+    assert list(diagnosis.answers.values_list("option", "answered_by")) == [("unsure", agent.pk)]
+
+
+def test_changing_an_earlier_answer_on_purpose_is_not_a_race(client, seeded):
+    diagnosis = start(client)
+    first = current(client, diagnosis).context["question"]
+    answer(client, diagnosis, 1, first["slug"], "unsure")
+    response = client.post(
+        reverse("wizard:step", args=[diagnosis.code, 1]),
+        {"question": first["slug"], "answer": first["options"][0]["slug"], "seen": 1},
+    )
+    assert response.status_code == 303
+    assert list(diagnosis.answers.values_list("option", flat=True)) == [first["options"][0]["slug"]]

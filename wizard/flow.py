@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
@@ -22,8 +22,7 @@ from .markup import render_markdown
 IN_PLAY = 0.02
 
 
-@dataclass(frozen=True)
-class Given:
+class Given(NamedTuple):
     """One stored answer: which question, which option slug (or "unsure")."""
 
     question: str
@@ -220,3 +219,68 @@ def result(snapshot: Snapshot, answers: Sequence[Given], language: str, *, top: 
         answers=rows,
         ranking=[[snapshot.causes[c]["slug"], round(float(p[c]), 4)] for c in order],
     )
+
+
+def candidates(
+    snapshot: Snapshot, position: Position, language: str, *, top: int = 8
+) -> list[dict[str, Any]]:
+    """The causes still in play, most probable first, for the agent's live panel."""
+    p = position.step.posterior
+    return [
+        {
+            "slug": snapshot.causes[c]["slug"],
+            "title": text(snapshot.causes[c]["title"], language),
+            "probability": float(p[c]),
+            "percent": round(float(p[c]) * 100),
+        }
+        for c in engine.ranking(p)[:top]
+        if p[c] >= IN_PLAY / 2
+    ]
+
+
+def why_question(snapshot: Snapshot, position: Position, q: int, language: str) -> list[dict[str, Any]]:
+    """Which likely causes each answer would point to: what this question separates."""
+    p = position.step.posterior
+    question = snapshot.questions[q]
+    n_answers = len(question["answers"])
+    favoured = snapshot.model.likelihood[q, :n_answers].argmax(axis=0)
+    groups = []
+    for a, answer in enumerate(question["answers"]):
+        causes = [c for c in engine.ranking(p) if favoured[c] == a and p[c] >= IN_PLAY][:3]
+        if causes:
+            groups.append(
+                {
+                    "answer": text(answer["label"], language),
+                    "causes": [text(snapshot.causes[c]["title"], language) for c in causes],
+                }
+            )
+    return groups
+
+
+def summary_text(
+    snapshot: Snapshot,
+    answers: Sequence[Given],
+    language: str,
+    *,
+    details: list[tuple[str, str]],
+    answered_by: Sequence[str],
+    outcome: str,
+    notes: str,
+    labels: dict[str, str],
+) -> str:
+    """A plain-text summary of a case for a ticket system, in ``language``."""
+    outcome_result = result(snapshot, answers, language)
+    lines = [f"{label}: {value}" for label, value in details if value]
+    lines += ["", labels["answers"]]
+    for row, who in zip(outcome_result.answers, answered_by, strict=False):
+        lines.append(f"{row['number']}. {row['question']} — {row['answer']} ({who})")
+    if not outcome_result.answers:
+        lines.append("—")
+    lines += ["", labels["causes"]]
+    for cause in outcome_result.causes:
+        lines.append(f"- {cause['title']}: {cause['probability']:.0%}")
+    lines += ["", labels["steps"]]
+    for number, solution in enumerate(outcome_result.solutions, start=1):
+        lines.append(f"{number}. {solution['title']}")
+    lines += ["", f"{labels['outcome']}: {outcome}", "", labels["notes"], notes.strip() or "—"]
+    return "\n".join(lines) + "\n"

@@ -13,6 +13,9 @@ class StartForm(forms.Form):
 class AnswerForm(forms.Form):
     question = forms.SlugField(max_length=80)
     answer = forms.SlugField(max_length=80)
+    # How many answers the page showed: tells a deliberate change of an earlier answer
+    # from a race with someone else answering the same step.
+    seen = forms.IntegerField(required=False, min_value=0, max_value=1000)
 
 
 class CaseCodeForm(forms.Form):
@@ -31,3 +34,46 @@ class CaseCodeForm(forms.Form):
                 params={"length": CODE_LENGTH},
             )
         return code
+
+
+class AgentStartForm(forms.Form):
+    merchant_number = forms.CharField(label=_("Merchant number"), max_length=40, required=False)
+    phone = forms.RegexField(
+        label=_("Caller's phone"),
+        regex=r"^\+?[0-9 ()-]{5,20}$",
+        max_length=20,
+        required=False,
+        error_messages={"invalid": _("Enter digits only, e.g. 138 0013 8000.")},
+    )
+    provider = forms.ChoiceField(label=_("Provider"), required=False)
+
+    def __init__(self, *args, providers: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = [("", _("Not known yet")), *providers]
+
+
+class NotesForm(forms.Form):
+    notes = forms.CharField(
+        label=_("Notes"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+
+
+class OutcomeForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[
+            ("resolved", _("Resolved")),
+            ("escalated", _("Escalated")),
+            ("callback", _("Call back later")),
+        ]
+    )
+    solution = forms.ChoiceField(label=_("Fixed by step"), required=False)
+
+    def __init__(self, *args, solutions: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["solution"].choices = [("", "—"), *solutions]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == "resolved" and not data.get("solution"):
+            raise forms.ValidationError(_("Say which step fixed it."))
+        return data

@@ -14,7 +14,7 @@ import secrets
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -389,6 +389,9 @@ class Diagnosis(TimeStamped):
     is_fixed = models.BooleanField(_("did it work"), null=True, blank=True)
     fixed_by = models.CharField(_("fixed by solution"), max_length=80, blank=True)
     notes = models.TextField(_("agent notes"), blank=True)
+    merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
+    phone = models.CharField(_("caller's phone"), max_length=20, blank=True)
+    provider = models.SlugField(_("provider"), max_length=80, blank=True)
     start_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
@@ -408,6 +411,41 @@ class Diagnosis(TimeStamped):
         """The code in two groups, easier to read aloud: ``ABCDE-FGHJK``."""
         half = len(self.code) // 2
         return f"{self.code[:half]}-{self.code[half:]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.IN_PROGRESS
+
+    def given(self) -> list[tuple[str, str]]:
+        """The answers so far, in order, as (question slug, option slug)."""
+        return list(self.answers.order_by("position").values_list("question", "option"))
+
+    def record_answer(
+        self, number: int, question: str, option: str, *, seen: int, by=None, answers: list | None = None
+    ) -> str:
+        """Store the answer to step ``number``; returns "recorded", "unchanged" or "conflict".
+
+        ``seen`` is how many answers the person's page showed when they answered. An
+        answer to an earlier step replaces it (and the steps after it, which depended on
+        it) only if nothing changed since the page was shown; otherwise someone else (an
+        agent, the merchant, another tab) answered in between and it is a "conflict": no
+        answer is lost or duplicated.
+        """
+        answers = self.given()
+        if number <= len(answers) and answers[number - 1] == (question, option):
+            return "unchanged"  # a double submit
+        if number <= len(answers) and seen != len(answers):
+            return "conflict"
+        try:
+            with transaction.atomic():
+                if number <= len(answers):
+                    self.answers.filter(position__gte=number).delete()
+                Answer.objects.create(
+                    diagnosis=self, position=number, question=question, option=option, answered_by=by
+                )
+        except IntegrityError:
+            return "conflict"  # the same step answered elsewhere a moment earlier
+        return "recorded"
 
 
 class Answer(models.Model):
@@ -465,3 +503,36 @@ class Ticket(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.diagnosis.display_code} · {self.name}"
+
+
+class CaseEvent(models.Model):
+    """Who did what to a diagnosis, besides answering (answers carry their own author)."""
+
+    class Kind(models.TextChoices):
+        STARTED = "started", _("started")
+        OPENED = "opened", _("opened by code")
+        NOTES = "notes", _("notes edited")
+        RESOLVED = "resolved", _("resolved")
+        ESCALATED = "escalated", _("escalated")
+        CALLBACK = "callback", _("call back later")
+
+    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("who"),
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+    created = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ("diagnosis", "created", "id")
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+
+    def __str__(self) -> str:
+        return f"{self.diagnosis} · {self.get_kind_display()}"

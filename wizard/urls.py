@@ -1,6 +1,7 @@
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import merchant
+from .views import agent, merchant
 
 app_name = "wizard"
 
@@ -12,4 +13,16 @@ urlpatterns = [
     path("d/<str:code>/q/<int:number>/", merchant.step, name="step"),
     path("d/<str:code>/finish/", merchant.finish, name="finish"),
     path("d/<str:code>/result/", merchant.result, name="result"),
+    path("agent/", agent.home, name="agent-home"),
+    path("agent/login/", agent.AgentLoginView.as_view(), name="agent-login"),
+    path("agent/logout/", auth_views.LogoutView.as_view(next_page="wizard:agent-login"), name="agent-logout"),
+    path("agent/start/", agent.start, name="agent-start"),
+    path("agent/open/", agent.open_case, name="agent-open"),
+    path("agent/case/<str:code>/", agent.console, name="agent-case"),
+    path("agent/case/<str:code>/answer/<int:number>/", agent.answer, name="agent-answer"),
+    path("agent/case/<str:code>/finish/", agent.finish, name="agent-finish"),
+    path("agent/case/<str:code>/notes/", agent.notes, name="agent-notes"),
+    path("agent/case/<str:code>/outcome/", agent.outcome, name="agent-outcome"),
+    path("agent/case/<str:code>/summary.txt", agent.summary, name="agent-summary"),
+    path("agent/case/<str:code>/state/", agent.state, name="agent-state"),
 ]

@@ -22,7 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from .. import flow
 from ..forms import AnswerForm, CaseCodeForm, StartForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number
-from ..models import Answer, Diagnosis, normalise_case_code
+from ..models import Diagnosis, normalise_case_code
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -57,9 +57,7 @@ def load(code: str) -> Diagnosis | None:
 
 
 def given_answers(diagnosis: Diagnosis) -> list[flow.Given]:
-    return [
-        flow.Given(q, o) for q, o in diagnosis.answers.order_by("position").values_list("question", "option")
-    ]
+    return [flow.Given(*given) for given in diagnosis.given()]
 
 
 # ---------------------------------------------------------------------------------------
@@ -139,6 +137,7 @@ def _question_page(
         "question": flow.question_view(snapshot, position.step.question, lang),
         "progress": flow.progress(snapshot, position),
         "previous": previous.option if previous else "",
+        "seen": len(answers),
         "unsure": UNSURE,
         "error": error,
     }
@@ -201,36 +200,32 @@ def step(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
             status=400,
         )
 
-    given = flow.Given(expected["slug"], option)
-    if number <= len(answers) and answers[number - 1] == given:
-        pass  # A double submit, or re-confirming an earlier answer: nothing changes.
-    else:
-        try:
-            with transaction.atomic():
-                if number <= len(answers):
-                    # Changing an earlier answer: the questions after it depended on it.
-                    diagnosis.answers.filter(position__gte=number).delete()
-                    answers = answers[: number - 1]
-                Answer.objects.create(
-                    diagnosis=diagnosis,
-                    position=number,
-                    question=given.question,
-                    option=given.option,
-                    answered_by=request.user if request.user.is_authenticated else None,
-                )
-        except IntegrityError:
-            # Someone else (an agent, another tab) answered this step a moment earlier.
-            return _question_page(
-                request,
-                diagnosis,
-                given_answers(diagnosis),
-                len(given_answers(diagnosis)) + 1,
-                error=_(
-                    "This step was just answered elsewhere (another tab or an agent). Here is where the diagnosis stands now."
-                ),
-                status=409,
-            )
-        answers = [*answers, given]
+    seen = form.cleaned_data["seen"]
+    outcome = diagnosis.record_answer(
+        number,
+        expected["slug"],
+        option,
+        seen=len(answers) if seen is None else seen,
+        by=request.user if request.user.is_authenticated else None,
+        answers=answers,
+    )
+    if outcome == "conflict":
+        answers = given_answers(diagnosis)
+        if flow.evaluate(snapshot, answers).is_finished:
+            return see_other(reverse("wizard:result", args=[diagnosis.code]))
+        return _question_page(
+            request,
+            diagnosis,
+            answers,
+            len(answers) + 1,
+            error=_(
+                "This step was just answered elsewhere (another tab or an agent). "
+                "Here is where the diagnosis stands now; nothing was lost."
+            ),
+            status=409,
+        )
+    if outcome == "recorded":
+        answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
 
     after = flow.evaluate(snapshot, answers)
     if after.is_finished:
