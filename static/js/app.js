@@ -50,33 +50,51 @@
   }
 
   // The agent console answers from the keyboard: digits pick an answer, Backspace goes
-  // back, R shows results. Never while typing in a field.
+  // back, R shows results. Never while typing in a field. A key pressed while a step is
+  // still being swapped in waits for it, so fast typists never hit a stale button.
+  var swapping = false;
+  var pendingKey = null;
+
+  function shortcut(console_, key) {
+    if (/^[1-9]$/.test(key)) return console_.querySelector('[data-key="' + key + '"]');
+    if (key === "Backspace") return console_.querySelector('[data-action="back"]');
+    if (key === "r" || key === "R") return console_.querySelector('[data-action="results"]');
+    return null;
+  }
+
   document.addEventListener("keydown", function (event) {
     var console_ = document.querySelector("[data-console]");
     if (!console_ || event.ctrlKey || event.altKey || event.metaKey) return;
-    var target = event.target;
-    if (target.closest("input, textarea, select, [contenteditable]")) return;
-    var control = null;
-    if (/^[1-9]$/.test(event.key)) {
-      control = console_.querySelector('[data-key="' + event.key + '"]');
-    } else if (event.key === "Backspace") {
-      control = console_.querySelector('[data-action="back"]');
-    } else if (event.key === "r" || event.key === "R") {
-      control = console_.querySelector('[data-action="results"]');
+    if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (!shortcut(console_, event.key) && !swapping) return;
+    event.preventDefault();
+    if (swapping) {
+      pendingKey = event.key;
+      return;
     }
-    if (control) {
-      event.preventDefault();
-      control.click();
-    }
+    shortcut(console_, event.key).click();
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "main") swapping = true;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful && event.detail.target && event.detail.target.id === "main") swapping = false;
   });
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); enhanceCopy(document); });
   document.addEventListener("htmx:afterSettle", function (event) {
     var main = document.getElementById("main");
     if (event.detail.target === main) {
+      swapping = false;
       enhance(main);
       enhanceCopy(main);
       focusNewContent(main);
+      var console_ = document.querySelector("[data-console]");
+      var key = pendingKey;
+      pendingKey = null;
+      var control = console_ && key && shortcut(console_, key);
+      if (control) control.click();
     }
   });
 })();
