@@ -6,16 +6,16 @@ Content is edited as drafts; the "Publish" button on the revisions list (or
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import Count
-from django.http import HttpRequest, HttpResponseRedirect
-from django.template.response import TemplateResponse
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.http import HttpRequest
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import knowledge
+from .markup import render_markdown
 from .models import (
     Answer,
     Category,
@@ -31,6 +31,7 @@ from .models import (
     Symptom,
     Ticket,
 )
+from .views import authoring
 
 admin.site.site_header = _("POS Upgrade Doctor")
 admin.site.site_title = _("POS Upgrade Doctor")
@@ -73,10 +74,53 @@ class CauseSolutionInline(admin.TabularInline):
     autocomplete_fields = ("solution",)
 
 
+class HasSolutionsFilter(admin.SimpleListFilter):
+    title = _("solutions")
+    parameter_name = "has_solutions"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("has solutions")), ("no", _("no solution")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(cause_solutions__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(cause_solutions__isnull=False).distinct()
+        return queryset
+
+
+class UsedQuestionFilter(admin.SimpleListFilter):
+    title = _("used by a cause")
+    parameter_name = "used"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("used")), ("no", _("unused")))
+
+    def queryset(self, request, queryset):
+        used = Q(symptom__evidence__isnull=False) | Q(options__symptom__evidence__isnull=False)
+        if self.value() == "yes":
+            return queryset.filter(used).distinct()
+        if self.value() == "no":
+            return queryset.exclude(pk__in=queryset.filter(used).values("pk"))
+        return queryset
+
+
 @admin.register(Cause)
 class CauseAdmin(ContentAdmin):
     list_display = ("title", "category", "prior", "evidence_count", "solution_count", "is_published")
-    list_filter = ("is_published", "category")
+    list_filter = ("is_published", HasSolutionsFilter, "category")
+    change_form_template = "admin/wizard/cause/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/simulate/",
+                self.admin_site.admin_view(authoring.simulate),
+                name="wizard_cause_simulate",
+            ),
+            *super().get_urls(),
+        ]
+
     list_select_related = ("category",)
     search_fields = ("slug", "title_zh_hans", "title_en")
     inlines = (EvidenceInline, CauseSolutionInline)
@@ -109,7 +153,7 @@ class OptionInline(TranslationTabularInline):
 @admin.register(Question)
 class QuestionAdmin(ContentAdmin):
     list_display = ("text", "kind", "symptom", "effort", "order", "is_published")
-    list_filter = ("is_published", "kind")
+    list_filter = ("is_published", "kind", UsedQuestionFilter)
     list_select_related = ("symptom",)
     search_fields = ("slug", "text_zh_hans", "text_en")
     autocomplete_fields = ("symptom",)
@@ -122,14 +166,26 @@ class SolutionAdmin(ContentAdmin):
     list_filter = ("is_published", "audience", "is_escalation")
     search_fields = ("slug", "title_zh_hans", "title_en")
     filter_horizontal = ("contexts",)
+    readonly_fields = ("preview",)
+
+    class Media:
+        js = ("admin/wizard/solution-preview.js",)
+        css = {"all": ("admin/wizard/authoring.css",)}
+
+    @admin.display(description=_("preview (as merchants see it)"))
+    def preview(self, obj: Solution) -> str:
+        return format_html(
+            '<div class="steps-preview" data-preview-url="{}">{}</div>',
+            reverse("admin:wizard_markdown_preview"),
+            render_markdown(obj.steps or ""),
+        )
 
 
 @admin.register(KnowledgeRevision)
 class KnowledgeRevisionAdmin(admin.ModelAdmin):
     list_display = ("number", "created", "published_by", "summary", "note")
+    list_display_links = None
     list_select_related = ("published_by",)
-    fields = ("number", "created", "published_by", "note")
-    readonly_fields = fields
     change_list_template = "admin/wizard/knowledgerevision/change_list.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -142,42 +198,27 @@ class KnowledgeRevisionAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(function)
+
         return [
-            path("publish/", self.admin_site.admin_view(self.publish_view), name="wizard_publish"),
+            path("publish/", view(authoring.publish), name="wizard_publish"),
+            path("health/", view(authoring.health), name="wizard_health"),
+            path("preview/", view(authoring.preview), name="wizard_preview"),
+            path("markdown-preview/", view(authoring.markdown_preview), name="wizard_markdown_preview"),
+            path("<int:number>/", view(authoring.revision), name="wizard_revision"),
+            path("<int:number>/republish/", view(authoring.republish), name="wizard_republish"),
             *super().get_urls(),
         ]
 
-    def publish_view(self, request: HttpRequest):
-        if not request.user.has_perm("wizard.add_knowledgerevision"):
-            messages.error(request, _("You may not publish the knowledge."))
-            return HttpResponseRedirect(reverse("admin:wizard_knowledgerevision_changelist"))
-        payload = knowledge.compile_payload()
-        findings = knowledge.check_payload(payload)
-        if request.method == "POST":
-            try:
-                revision, created = knowledge.publish(request.user, note=request.POST.get("note", "")[:300])
-            except knowledge.PublishError as error:
-                findings = error.findings
-            else:
-                if created:
-                    messages.success(
-                        request, _("Published revision %(number)s.") % {"number": revision.number}
-                    )
-                else:
-                    messages.info(
-                        request,
-                        _("Nothing changed since revision %(number)s; nothing was published.")
-                        % {"number": revision.number},
-                    )
-                return HttpResponseRedirect(reverse("admin:wizard_knowledgerevision_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Publish the knowledge"),
-            "opts": self.model._meta,
-            "errors": [f for f in findings if f.level == "error"],
-            "warnings": [f for f in findings if f.level == "warning"],
-        }
-        return TemplateResponse(request, "admin/wizard/publish.html", context)
+    @admin.display(description=_("number"), ordering="number")
+    def number_link(self, obj: KnowledgeRevision) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:wizard_revision", args=[obj.number]), obj.number
+        )
+
+    def get_list_display(self, request: HttpRequest):
+        return ("number_link", *self.list_display[1:])
 
 
 class AnswerInline(admin.TabularInline):

@@ -325,6 +325,7 @@ class KnowledgeRevision(models.Model):
         get_latest_by = "number"
         verbose_name = _("knowledge revision")
         verbose_name_plural = _("knowledge revisions")
+        permissions = [("publish_knowledge", _("Can publish the knowledge"))]
         constraints = [
             models.CheckConstraint(condition=Q(number__gte=1), name="revision_number_positive"),
         ]
@@ -398,6 +399,7 @@ class Diagnosis(TimeStamped):
         ordering = ("-created",)
         verbose_name = _("diagnosis")
         verbose_name_plural = _("diagnoses")
+        permissions = [("view_insights", _("Can see what merchants hit (insights)"))]
         indexes = [models.Index(fields=("status", "created"), name="diagnosis_status_created")]
 
     def __str__(self) -> str:

@@ -1,0 +1,274 @@
+"""Authoring for support admins: health report, preview, simulation, revisions, roles."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import translation
+
+from wizard import knowledge
+from wizard.markup import render_markdown
+from wizard.models import Cause, Evidence, KnowledgeRevision, Question, Solution, Strength
+
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def support_admin(db, django_user_model):
+    user = django_user_model.objects.create_user("support.admin", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support admins"))
+    return user
+
+
+@pytest.fixture
+def admin_client(client, seeded, support_admin):
+    client.force_login(support_admin)
+    return client
+
+
+def test_health_report_simulates_every_cause(admin_client, snapshot):
+    response = admin_client.get(reverse("admin:wizard_health"), **EN)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert len(re.findall(r'data-run="[a-z0-9-]+" data-rank="1"', html)) == len(snapshot.causes)
+    assert 'data-findings="none"' in html
+
+
+def test_health_report_finds_problems_and_links_to_them(admin_client):
+    cause = Cause.objects.get(slug="network-problem")
+    cause.cause_solutions.all().delete()
+    Question.objects.filter(slug="payment-screen").update(is_published=False)
+    response = admin_client.get(reverse("admin:wizard_health"), **EN)
+    html = response.content.decode()
+    assert 'data-findings="error"' in html
+    assert reverse("admin:wizard_cause_change", args=[cause.pk]) in html
+    assert "no published solution" in html
+
+
+def test_two_causes_made_alike_are_reported_with_the_best_question(admin_client):
+    a, b = Cause.objects.get(slug="fee-rate-adjusted"), Cause.objects.get(slug="fee-policy-changed")
+    Evidence.objects.filter(cause=b).delete()
+    for evidence in Evidence.objects.filter(cause=a):
+        Evidence.objects.create(cause=b, symptom=evidence.symptom, likelihood=evidence.likelihood)
+    # One faint difference: b "rarely" shows a symptom a is not linked to.
+    other = Question.objects.filter(kind="binary").exclude(symptom__evidence__cause=a).first().symptom
+    Evidence.objects.create(cause=b, symptom=other, likelihood=Strength.RARELY)
+    html = admin_client.get(reverse("admin:wizard_health"), **EN).content.decode()
+    assert "Hard to tell apart" in html
+
+
+def test_check_knowledge_command_exits_non_zero_on_errors(seeded, capsys):
+    call_command("check_knowledge")
+    assert "0 errors" in capsys.readouterr().out
+    Solution.objects.update(steps_zh_hans="")
+    with pytest.raises(CommandError, match="errors"):
+        call_command("check_knowledge")
+
+
+def test_unpublished_changes_are_counted_on_every_admin_page(admin_client):
+    page = admin_client.get(reverse("admin:index"), **EN).content.decode()
+    assert 'data-unpublished="0"' in page
+    Cause.objects.filter(slug="network-problem").update(prior=3)
+    Question.objects.filter(slug="payment-screen").update(effort=2)
+    page = admin_client.get(reverse("admin:wizard_cause_changelist"), **EN).content.decode()
+    assert 'data-unpublished="2"' in page
+    assert "2 unpublished changes" in page
+
+
+def test_publish_page_lists_what_will_change(admin_client):
+    Cause.objects.filter(slug="network-problem").update(prior=3)
+    html = admin_client.get(reverse("admin:wizard_publish"), **EN).content.decode()
+    assert 'data-changes="1"' in html
+    assert "network-problem" in html and "prior" in html
+
+
+def test_preview_walks_the_draft_without_storing_anything(admin_client, snapshot):
+    from wizard.models import Diagnosis
+
+    Question.objects.filter(slug="payment-screen").update(order=0)
+    Cause.objects.filter(slug="plugin-conflict").update(prior=5)  # a draft: not published
+    before = Diagnosis.objects.count()
+    page = admin_client.get(reverse("admin:wizard_preview"), **EN)
+    question = re.search(r'data-question="([a-z0-9-]+)"', page.content.decode()).group(1)
+    first_value = re.search(r'name="a" value="([^"]+)"', page.content.decode()).group(1)
+    page = admin_client.get(reverse("admin:wizard_preview"), {"a": first_value}, **EN)
+    assert re.search(r'data-question="([a-z0-9-]+)"', page.content.decode()).group(1) != question
+    result = admin_client.get(reverse("admin:wizard_preview"), {"a": first_value, "stop": "1"}, **EN)
+    html = result.content.decode()
+    assert "data-cause=" in html and "data-solution=" in html
+    # The draft prior shows: the plug-in conflict leads before anything points elsewhere.
+    empty = admin_client.get(reverse("admin:wizard_preview"), {"stop": "1"}, **EN).content.decode()
+    assert re.search(r'data-cause="([a-z0-9-]+)"', empty).group(1) == "plugin-conflict"
+    assert Diagnosis.objects.count() == before
+
+
+def test_preview_ignores_a_tampered_trail(admin_client):
+    response = admin_client.get(reverse("admin:wizard_preview"), {"a": "nope:yes,<script>:x"}, **EN)
+    assert response.status_code == 200
+    assert "data-question=" in response.content.decode()
+
+
+def test_simulate_this_cause_from_its_page(admin_client):
+    cause = Cause.objects.get(slug="missing-auth-code")
+    change = admin_client.get(reverse("admin:wizard_cause_change", args=[cause.pk]), **EN).content.decode()
+    url = reverse("admin:wizard_cause_simulate", args=[cause.pk])
+    assert url in change
+    html = admin_client.get(url, **EN).content.decode()
+    assert 'data-rank="1"' in html
+
+
+def test_revision_page_shows_who_published_and_the_differences(admin_client, support_admin, seeded):
+    Cause.objects.filter(slug="network-problem").update(prior=3)
+    Question.objects.filter(slug="payment-screen").update(is_published=False)
+    admin_client.post(reverse("admin:wizard_publish"), {"note": "tune"})
+    new = KnowledgeRevision.objects.latest()
+    assert new.published_by == support_admin
+    listing = admin_client.get(reverse("admin:wizard_knowledgerevision_changelist"), **EN).content.decode()
+    assert reverse("admin:wizard_revision", args=[new.number]) in listing
+    html = admin_client.get(reverse("admin:wizard_revision", args=[new.number]), **EN).content.decode()
+    assert "support.admin" in html
+    assert "network-problem" in html and "payment-screen" in html
+    assert "removed" in html and "changed" in html
+
+
+def test_republishing_an_earlier_revision_makes_it_the_newest(admin_client, seeded):
+    Cause.objects.filter(slug="network-problem").update(prior=3)
+    admin_client.post(reverse("admin:wizard_publish"), {"note": "tune"})
+    tuned = KnowledgeRevision.objects.latest()
+    response = admin_client.post(reverse("admin:wizard_republish", args=[seeded.number]))
+    assert response.status_code == 302
+    newest = KnowledgeRevision.objects.latest()
+    assert newest.number == tuned.number + 1
+    assert newest.payload == seeded.payload
+    assert Cause.objects.get(slug="network-problem").prior == next(
+        c["prior"] for c in seeded.payload["causes"] if c["slug"] == "network-problem"
+    )
+    assert knowledge.publish()[1] is False  # the drafts match what is live again
+
+
+def test_a_single_object_can_be_reverted_from_its_history(admin_client):
+    cause = Cause.objects.get(slug="network-problem")
+    original = cause.title_zh_hans
+    cause.title_zh_hans = "改坏了"
+    cause.save()
+    history = cause.history.order_by("history_date")
+    first = history.first()
+    url = reverse("admin:wizard_cause_simulate", args=[cause.pk]).replace(
+        "simulate/", f"history/{first.history_id}/"
+    )
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    form = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
+    # The revert page is a pre-filled change form; submitting it restores the old text.
+    assert form["title_zh_hans"] == original
+
+
+def test_evidence_is_edited_as_words(admin_client):
+    cause = Cause.objects.get(slug="network-problem")
+    html = admin_client.get(reverse("admin:wizard_cause_change", args=[cause.pk]), **EN).content.decode()
+    for choice in Strength:
+        assert f'value="{choice.value}"' in html
+        assert f">{choice.label}<" in html
+
+
+def test_list_filters_answer_the_editors_questions(admin_client):
+    Cause.objects.get(slug="network-problem").cause_solutions.all().delete()
+    no_solutions = admin_client.get(reverse("admin:wizard_cause_changelist"), {"has_solutions": "no"})
+    assert list(no_solutions.context["cl"].queryset.values_list("slug", flat=True)) == ["network-problem"]
+    unused = admin_client.get(reverse("admin:wizard_question_changelist"), {"used": "no"})
+    assert unused.status_code == 200
+    used = admin_client.get(reverse("admin:wizard_question_changelist"), {"used": "yes"})
+    assert used.context["cl"].result_count == Question.objects.count() - unused.context["cl"].result_count
+
+
+# --- Roles -------------------------------------------------------------------------------
+
+
+def test_roles_exist_with_the_right_permissions(db):
+    admins = set(Group.objects.get(name="Support admins").permissions.values_list("codename", flat=True))
+    agents = set(Group.objects.get(name="Agents").permissions.values_list("codename", flat=True))
+    assert {"change_cause", "publish_knowledge", "view_insights"} <= admins
+    assert "view_cause" in agents
+    assert not {p for p in agents if p.startswith(("add_", "delete_"))}
+    assert "change_cause" not in agents and "publish_knowledge" not in agents
+
+
+def test_an_agent_cannot_change_content(client, seeded, django_user_model):
+    agent = django_user_model.objects.create_user("agent.ro", is_staff=True)
+    agent.groups.add(Group.objects.get(name="Agents"))
+    client.force_login(agent)
+    cause = Cause.objects.first()
+    url = reverse("admin:wizard_cause_change", args=[cause.pk])
+    assert client.get(url).status_code == 200  # read-only view
+    response = client.post(url, {"title_zh_hans": "hacked"})
+    assert response.status_code == 403
+    assert client.post(reverse("admin:wizard_publish")).status_code == 403
+    assert client.post(reverse("admin:wizard_republish", args=[seeded.number])).status_code == 403
+    cause.refresh_from_db()
+    assert cause.title_zh_hans != "hacked"
+
+
+def test_anonymous_users_see_nothing_of_the_authoring_pages(client, seeded):
+    for name in ("admin:wizard_health", "admin:wizard_preview", "admin:wizard_publish"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert reverse("admin:login") in response["Location"]
+
+
+# --- Safe content ------------------------------------------------------------------------
+
+HOSTILE = (
+    "1. <script>alert('x')</script> step\n"
+    "2. <img src=x onerror=alert(1)> [click](javascript:alert(1))\n"
+    '3. <a href="/d/" hx-post="/start/" hx-trigger="load">boom</a> <b onclick="x()">bold</b>\n'
+)
+
+
+def assert_inert(html: str) -> None:
+    lowered = html.lower()
+    for bad in ("<script", "onerror", "onclick", "javascript:", "hx-post", "hx-trigger", "<img"):
+        assert bad not in lowered, bad
+
+
+def test_markdown_is_rendered_inert():
+    html = render_markdown(HOSTILE)
+    assert_inert(html)
+    assert "<ol>" in html and "step" in html
+
+
+def test_hostile_steps_are_inert_in_the_wizard(client, seeded):
+    for solution in Solution.objects.all():
+        solution.steps_zh_hans = HOSTILE
+        solution.save()
+    knowledge.publish()
+    client.post(reverse("wizard:start"))
+    from wizard.models import Diagnosis
+
+    diagnosis = Diagnosis.objects.latest("created")
+    client.post(reverse("wizard:finish", args=[diagnosis.code]))
+    html = client.get(reverse("wizard:result", args=[diagnosis.code])).content.decode()
+    steps = "".join(re.findall(r'<div class="steps">(.*?)</div>', html, re.S))
+    assert steps
+    assert_inert(steps)
+
+
+def test_hostile_steps_are_inert_in_the_admin_preview(admin_client):
+    response = admin_client.post(reverse("admin:wizard_markdown_preview"), {"steps": HOSTILE})
+    assert_inert(response.json()["html"])
+    solution = Solution.objects.first()
+    solution.steps_zh_hans = HOSTILE
+    solution.save()
+    page = admin_client.get(reverse("admin:wizard_solution_change", args=[solution.pk])).content.decode()
+    preview = re.search(r'<div class="steps-preview"[^>]*>(.*?)</div>', page, re.S).group(1)
+    assert_inert(preview)

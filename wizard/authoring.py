@@ -1,0 +1,197 @@
+"""What support admins need to judge knowledge before and after publishing.
+
+Everything here works on knowledge payloads (see ``knowledge.py``), so the same code
+reviews the draft content (``compile_payload()``) and any published revision:
+
+- :func:`health_report`: the checks that block publishing, plus a simulated diagnosis
+  for every cause, causes the questions barely tell apart, and unused content;
+- :func:`differences`: what changed between two payloads, object by object;
+- :func:`simulate_cause`: the questions a merchant with a given cause would be asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from . import engine
+from .knowledge import Finding, Snapshot, check_payload, text
+
+KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
+SINGULAR = {
+    "categories": "category",
+    "providers": "provider",
+    "symptoms": "symptom",
+    "solutions": "solution",
+    "causes": "cause",
+    "questions": "question",
+}
+# Below this total-variation distance on every question, two causes are "hard to tell
+# apart": the wizard needs many answers, and a wrong one swaps them.
+CLOSE_PAIR = 0.15
+# The simulated merchant is expected to see the cause first within this many questions.
+SIMULATION_LIMIT = 8
+
+
+@dataclass
+class CauseRun:
+    slug: str
+    title: str
+    questions: int
+    rank: int
+    probability: float
+    transcript: list[tuple[str, str]] = field(default_factory=list)  # (question, answer)
+
+    @property
+    def is_found(self) -> bool:
+        return self.rank == 1
+
+
+@dataclass
+class HealthReport:
+    findings: list[Finding]
+    runs: list[CauseRun]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+
+def simulate_cause(
+    snapshot: Snapshot, cause: str, language: str, *, limit: int = SIMULATION_LIMIT
+) -> CauseRun:
+    """Answer every question as a merchant with ``cause`` most likely would."""
+    c = snapshot.cause_index[cause]
+    model = snapshot.model
+    answers: list[engine.Answer] = []
+    transcript = []
+    while len(answers) < limit:
+        step = engine.next_step(
+            model, answers, confidence=settings.WIZARD_CONFIDENCE, budget=settings.WIZARD_QUESTION_BUDGET
+        )
+        if step.question is None:
+            break
+        question = snapshot.questions[step.question]
+        a = int(model.likelihood[step.question, : len(question["answers"]), c].argmax())
+        answers.append((step.question, a))
+        transcript.append((text(question["text"], language), text(question["answers"][a]["label"], language)))
+    p = engine.posterior(model, answers)
+    return CauseRun(
+        slug=cause,
+        title=text(snapshot.causes[c]["title"], language),
+        questions=len(answers),
+        rank=engine.ranking(p).index(c) + 1,
+        probability=float(p[c]),
+        transcript=transcript,
+    )
+
+
+def health_report(payload: dict[str, Any], language: str) -> HealthReport:
+    findings = list(check_payload(payload))
+    if any(f.level == "error" for f in findings):
+        return HealthReport(findings, [])
+    snapshot = Snapshot.from_payload(0, payload)
+    runs = [simulate_cause(snapshot, c["slug"], language) for c in snapshot.causes]
+    for run in runs:
+        if not run.is_found:
+            findings.append(
+                Finding(
+                    "warning",
+                    "cause",
+                    run.slug,
+                    _("A merchant with this cause sees it ranked %(rank)s after %(n)s questions.")
+                    % {"rank": run.rank, "n": run.questions},
+                )
+            )
+    findings += _close_pairs(snapshot, language)
+    findings += _unused_questions(snapshot)
+    return HealthReport(findings, runs)
+
+
+def _close_pairs(snapshot: Snapshot, language: str) -> list[Finding]:
+    """Pairs of causes that no question separates well, with the best one there is."""
+    likelihood = snapshot.model.likelihood  # (Q, A, C)
+    findings = []
+    n = snapshot.model.n_causes
+    for i in range(n):
+        for j in range(i + 1, n):
+            # Total-variation distance between the two causes' answers, per question.
+            distance = 0.5 * np.abs(likelihood[:, :, i] - likelihood[:, :, j]).sum(axis=1)
+            best = int(distance.argmax())
+            if distance[best] < CLOSE_PAIR:
+                findings.append(
+                    Finding(
+                        "warning",
+                        "cause",
+                        snapshot.causes[j]["slug"],
+                        _(
+                            "Hard to tell apart from “%(other)s”: the question that separates them best, "
+                            "“%(question)s”, barely does. Link a symptom that only one of them has."
+                        )
+                        % {
+                            "other": text(snapshot.causes[i]["title"], language),
+                            "question": text(snapshot.questions[best]["text"], language),
+                        },
+                    )
+                )
+    return findings
+
+
+def _unused_questions(snapshot: Snapshot) -> list[Finding]:
+    """Questions whose answers every cause gives alike: asking them never helps."""
+    findings = []
+    for q, question in enumerate(snapshot.questions):
+        block = snapshot.model.likelihood[q, : len(question["answers"])]
+        if np.allclose(block, block[:, :1]):
+            findings.append(
+                Finding(
+                    "warning",
+                    "question",
+                    question["slug"],
+                    _("No cause is linked to this question's symptoms."),
+                )
+            )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: str  # singular: "cause", "question", ...
+    slug: str
+    change: str  # "added", "removed" or "changed"
+    fields: tuple[str, ...] = ()
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> list[Difference]:
+    """What changed from ``old`` to ``new``, object by object (matched on slugs)."""
+    found = []
+    for kind in KINDS:
+        before = {e["slug"]: e for e in old.get(kind, [])}
+        after = {e["slug"]: e for e in new.get(kind, [])}
+        for slug in after.keys() - before.keys():
+            found.append(Difference(SINGULAR[kind], slug, "added"))
+        for slug in before.keys() - after.keys():
+            found.append(Difference(SINGULAR[kind], slug, "removed"))
+        for slug in before.keys() & after.keys():
+            changed = tuple(
+                sorted(
+                    k
+                    for k in before[slug].keys() | after[slug].keys()
+                    if before[slug].get(k) != after[slug].get(k)
+                )
+            )
+            if changed:
+                found.append(Difference(SINGULAR[kind], slug, "changed", changed))
+    order = {SINGULAR[k]: i for i, k in enumerate(KINDS)}
+    return sorted(found, key=lambda d: (order[d.kind], d.slug))

@@ -1,0 +1,16 @@
+from django import template
+
+from ..views.authoring import unpublished_changes
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/wizard/_unpublished.html", takes_context=True)
+def unpublished_banner(context):
+    """On every admin page: are there draft changes the wizard does not serve yet?"""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_active or not user.is_staff:
+        return {"show": False}
+    changes = unpublished_changes()
+    return {"show": True, "count": len(changes), "can_publish": user.has_perm("wizard.publish_knowledge")}

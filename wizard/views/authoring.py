@@ -1,0 +1,238 @@
+"""Admin pages for support admins: health report, preview, simulation, revisions.
+
+They are mounted by ``KnowledgeRevisionAdmin.get_urls`` (and ``CauseAdmin`` for the
+simulation), so they sit inside the admin with its login, permissions and look.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import authoring, flow, knowledge
+from ..knowledge import UNSURE, Snapshot
+from ..markup import render_markdown
+from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
+
+MODELS = {
+    "category": Category,
+    "provider": Provider,
+    "symptom": Symptom,
+    "solution": Solution,
+    "cause": Cause,
+    "question": Question,
+}
+
+
+def _context(request: HttpRequest, title: str, **extra) -> dict:
+    return {
+        **admin.site.each_context(request),
+        "title": title,
+        "opts": KnowledgeRevision._meta,
+        **extra,
+    }
+
+
+def _links(findings) -> list[dict]:
+    """Findings with a link to the admin page of the object to fix."""
+    pks: dict[str, dict[str, int]] = {}
+    rows = []
+    for finding in findings:
+        url = ""
+        model = MODELS.get(finding.kind)
+        if model is not None and finding.slug:
+            if finding.kind not in pks:
+                pks[finding.kind] = dict(model.objects.values_list("slug", "pk"))
+            pk = pks[finding.kind].get(finding.slug)
+            if pk is not None:
+                try:
+                    url = reverse(f"admin:wizard_{finding.kind}_change", args=[pk])
+                except NoReverseMatch:
+                    url = ""
+        rows.append({"finding": finding, "url": url})
+    return rows
+
+
+def language() -> str:
+    return get_language() or "zh-hans"
+
+
+def publish(request: HttpRequest) -> HttpResponse:
+    """Check the draft content and, on POST, publish it as the next revision."""
+    if not request.user.has_perm("wizard.publish_knowledge"):
+        raise PermissionDenied
+    findings = knowledge.check_payload(knowledge.compile_payload())
+    if request.method == "POST":
+        try:
+            revision, created = knowledge.publish(request.user, note=request.POST.get("note", "")[:300])
+        except knowledge.PublishError as error:
+            findings = error.findings
+        else:
+            if created:
+                messages.success(request, _("Published revision %(number)s.") % {"number": revision.number})
+            else:
+                messages.info(
+                    request,
+                    _("Nothing changed since revision %(number)s; nothing was published.")
+                    % {"number": revision.number},
+                )
+            return HttpResponseRedirect(reverse("admin:wizard_knowledgerevision_changelist"))
+    context = _context(
+        request,
+        _("Publish the knowledge"),
+        errors=_links([f for f in findings if f.level == "error"]),
+        warnings=_links([f for f in findings if f.level == "warning"]),
+        changes=unpublished_changes(),
+    )
+    return TemplateResponse(request, "admin/wizard/publish.html", context)
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    report = authoring.health_report(knowledge.compile_payload(), language())
+    context = _context(
+        request,
+        _("Knowledge health report"),
+        errors=_links(report.errors),
+        warnings=_links(report.warnings),
+        runs=report.runs,
+        limit=authoring.SIMULATION_LIMIT,
+    )
+    return TemplateResponse(request, "admin/wizard/health.html", context)
+
+
+def preview(request: HttpRequest) -> HttpResponse:
+    """Walk the wizard on the draft content; answers travel in the URL, nothing is stored."""
+    payload = knowledge.compile_payload()
+    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    if errors:
+        context = _context(request, _("Preview the draft knowledge"), errors=_links(errors))
+        return TemplateResponse(request, "admin/wizard/preview.html", context)
+    snapshot = Snapshot.from_payload(0, payload)
+    answers = _parse_answers(snapshot, request.GET.get("a", ""))
+    lang = language()
+    position = flow.evaluate(snapshot, answers)
+    stop = request.GET.get("stop") == "1"
+    question = None
+    if not position.is_finished and not stop:
+        question = flow.question_view(snapshot, position.step.question, lang)
+    trail = ",".join(f"{g.question}:{g.option}" for g in answers)
+    context = _context(
+        request,
+        _("Preview the draft knowledge"),
+        question=question,
+        trail=trail,
+        unsure=UNSURE,
+        progress=flow.progress(snapshot, position),
+        result=flow.result(snapshot, answers, lang) if question is None else None,
+        back=",".join(trail.split(",")[:-1]) if answers else None,
+    )
+    return TemplateResponse(request, "admin/wizard/preview.html", context)
+
+
+def _parse_answers(snapshot: Snapshot, trail: str) -> list[flow.Given]:
+    """``q1:yes,q2:unsure`` → answers, keeping only those the wizard would have asked."""
+    answers: list[flow.Given] = []
+    for part in filter(None, trail.split(",")):
+        question, _sep, option = part.partition(":")
+        position = flow.evaluate(snapshot, answers)
+        if position.is_finished or snapshot.questions[position.step.question]["slug"] != question:
+            break
+        valid = {a["slug"] for a in snapshot.questions[position.step.question]["answers"]} | {UNSURE}
+        if option not in valid:
+            break
+        answers.append(flow.Given(question, option))
+    return answers
+
+
+def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
+    cause = get_object_or_404(Cause, pk=object_id)
+    payload = knowledge.compile_payload()
+    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    run = None
+    if not errors:
+        snapshot = Snapshot.from_payload(0, payload)
+        if cause.slug not in snapshot.cause_index:
+            raise Http404(_("This cause is not published, so the wizard cannot find it."))
+        run = authoring.simulate_cause(snapshot, cause.slug, language())
+    context = _context(
+        request,
+        _("Simulate “%(cause)s”") % {"cause": cause},
+        cause=cause,
+        run=run,
+        errors=_links(errors),
+        limit=authoring.SIMULATION_LIMIT,
+    )
+    context["opts"] = Cause._meta
+    return TemplateResponse(request, "admin/wizard/simulate.html", context)
+
+
+def revision(request: HttpRequest, number: int) -> HttpResponse:
+    """One revision: who published it, and what changed from another one."""
+    current = get_object_or_404(KnowledgeRevision.objects.select_related("published_by"), number=number)
+    other_number = request.GET.get("compare", "")
+    if other_number.isdigit():
+        other = KnowledgeRevision.objects.filter(number=int(other_number)).first()
+    else:
+        other = KnowledgeRevision.objects.filter(number__lt=number).order_by("-number").first()
+    changes = authoring.differences(other.payload, current.payload) if other else []
+    context = _context(
+        request,
+        str(current),
+        revision=current,
+        other=other,
+        changes=changes,
+        numbers=KnowledgeRevision.objects.exclude(number=number).values_list("number", flat=True),
+        is_latest=not KnowledgeRevision.objects.filter(number__gt=number).exists(),
+        can_publish=request.user.has_perm("wizard.publish_knowledge"),
+    )
+    return TemplateResponse(request, "admin/wizard/revision.html", context)
+
+
+@require_POST
+def republish(request: HttpRequest, number: int) -> HttpResponse:
+    """Publish an earlier revision's content again, as the newest revision.
+
+    The content tables are brought back to that revision too (content it did not have is
+    unpublished, not deleted), so the next edit starts from what is live.
+    """
+    if not request.user.has_perm("wizard.publish_knowledge"):
+        raise PermissionDenied
+    old = get_object_or_404(KnowledgeRevision, number=number)
+    with transaction.atomic():
+        knowledge.load_payload(old.payload)
+        for model, kind in ((Cause, "causes"), (Question, "questions"), (Solution, "solutions")):
+            model.objects.exclude(slug__in=[e["slug"] for e in old.payload[kind]]).update(is_published=False)
+        latest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
+        new = KnowledgeRevision.objects.create(
+            number=latest.number + 1,
+            payload=old.payload,
+            published_by=request.user,
+            note=_("Republished revision %(number)s") % {"number": old.number},
+        )
+    messages.success(
+        request,
+        _("Revision %(old)s is live again as revision %(new)s.") % {"old": old.number, "new": new.number},
+    )
+    return HttpResponseRedirect(reverse("admin:wizard_knowledgerevision_changelist"))
+
+
+@permission_required("wizard.change_solution", raise_exception=True)
+@require_POST
+def markdown_preview(request: HttpRequest) -> JsonResponse:
+    """The solution editor's live preview: the same sanitiser as the wizard."""
+    return JsonResponse({"html": str(render_markdown(request.POST.get("steps", "")[:20000]))})
+
+
+def unpublished_changes() -> list[authoring.Difference]:
+    """How the draft content differs from what the wizard serves now."""
+    latest = KnowledgeRevision.objects.order_by("-number").first()
+    return authoring.differences(latest.payload if latest else {}, knowledge.compile_payload())
