@@ -68,15 +68,35 @@ def strength_word(likelihood: float) -> str:
 # Database → payload
 
 
-def compile_payload() -> dict[str, Any]:
-    """The published content as a knowledge file (a dict ready for JSON)."""
+def _by_order(objects) -> list:
+    # Sorted here rather than by the database, whose collation may order hyphens
+    # differently: the same content always gives the same file, on any database.
+    return sorted(objects, key=lambda obj: (obj.order, obj.slug))
+
+
+def compile_payload(*, include_drafts: bool = False) -> dict[str, Any]:
+    """The content as a knowledge file (a dict ready for JSON).
+
+    By default only the published content, as a revision stores it. With
+    ``include_drafts`` (the export), all of it, every cause, question and solution
+    carrying its ``is_published`` flag.
+    """
+
+    def chosen(model):
+        return model.objects.all() if include_drafts else model.objects.published()
+
+    def flag(obj) -> dict[str, bool]:
+        return {"is_published": obj.is_published} if include_drafts else {}
+
     causes = (
-        Cause.objects.published()
+        chosen(Cause)
         .select_related("category")
         .prefetch_related("evidence__symptom", "cause_solutions__solution")
     )
-    questions = Question.objects.published().select_related("symptom")
-    options = Option.objects.select_related("symptom", "provider").filter(question__is_published=True)
+    questions = chosen(Question).select_related("symptom")
+    options = Option.objects.select_related("symptom", "provider")
+    if not include_drafts:
+        options = options.filter(question__is_published=True)
     options_by_question: dict[int, list[Option]] = {}
     for option in options:
         options_by_question.setdefault(option.question_id, []).append(option)
@@ -85,7 +105,8 @@ def compile_payload() -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "categories": [
-            {"slug": c.slug, "order": c.order, "title": bilingual(c, "title")} for c in Category.objects.all()
+            {"slug": c.slug, "order": c.order, "title": bilingual(c, "title")}
+            for c in _by_order(Category.objects.all())
         ],
         "providers": [
             {
@@ -98,12 +119,16 @@ def compile_payload() -> dict[str, Any]:
                 "website": p.website,
                 "guidance": bilingual(p, "guidance"),
             }
-            for p in Provider.objects.all()
+            for p in _by_order(Provider.objects.all())
         ],
-        "symptoms": [{"slug": s.slug, "title": bilingual(s, "title")} for s in Symptom.objects.all()],
+        "symptoms": [
+            {"slug": s.slug, "title": bilingual(s, "title")}
+            for s in sorted(Symptom.objects.all(), key=lambda s: s.slug)
+        ],
         "solutions": [
             {
                 "slug": s.slug,
+                **flag(s),
                 "order": s.order,
                 "title": bilingual(s, "title"),
                 "steps": bilingual(s, "steps"),
@@ -112,11 +137,12 @@ def compile_payload() -> dict[str, Any]:
                 "is_escalation": s.is_escalation,
                 "contexts": sorted(sym.slug for sym in s.contexts.all()),
             }
-            for s in Solution.objects.published().prefetch_related("contexts")
+            for s in _by_order(chosen(Solution).prefetch_related("contexts"))
         ],
         "causes": [
             {
                 "slug": c.slug,
+                **flag(c),
                 "category": c.category.slug,
                 "order": c.order,
                 "prior": c.prior,
@@ -129,18 +155,21 @@ def compile_payload() -> dict[str, Any]:
                 "solutions": [
                     cs.solution.slug
                     for cs in sorted(c.cause_solutions.all(), key=lambda cs: (cs.order, cs.id))
-                    if cs.solution.is_published
+                    if include_drafts or cs.solution.is_published
                 ],
             }
-            for c in causes
+            for c in _by_order(causes)
         ],
-        "questions": [_question_entry(q, options_by_question.get(q.id, [])) for q in questions],
+        "questions": [
+            _question_entry(q, options_by_question.get(q.id, []), flag(q)) for q in _by_order(questions)
+        ],
     }
 
 
-def _question_entry(question: Question, options: list[Option]) -> dict[str, Any]:
+def _question_entry(question: Question, options: list[Option], flag: dict[str, bool]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "slug": question.slug,
+        **flag,
         "order": question.order,
         "kind": question.kind,
     }
@@ -190,12 +219,54 @@ def _upsert(model, lookup: dict[str, Any], values: dict[str, Any]) -> tuple[Any,
     return obj, bool(changed)
 
 
+def _delete_absent(model, entries: list[dict[str, Any]]) -> int:
+    """Delete the objects of ``model`` whose slug the file does not list."""
+    absent = model.objects.exclude(slug__in=[entry["slug"] for entry in entries])
+    count = absent.count()
+    absent.delete()  # one by one through the collector: each deletion reaches the history
+    return count
+
+
+def _release_symptoms(questions: list[dict[str, Any]]) -> int:
+    """Free the symptoms that move between the file's questions and options.
+
+    A symptom belongs to one question or option at most (one-to-one columns), so a
+    symptom handed from one to another, or swapped between two, would collide half-way
+    through the upserts. Options whose symptom changes are deleted here and recreated by
+    the upsert (an option is only its slug, label and symptom); returns how many.
+    """
+    wanted_options = {(q["slug"], o["slug"]): o["symptom"] for q in questions for o in q.get("options", [])}
+    wanted_symptom = {q["slug"]: q.get("symptom") if q["kind"] == "binary" else None for q in questions}
+    deleted = 0
+    for option in Option.objects.filter(question__slug__in=wanted_symptom).select_related(
+        "question", "symptom"
+    ):
+        if wanted_options.get((option.question.slug, option.slug)) != option.symptom.slug:
+            option.delete()
+            deleted += 1
+    moving = [
+        question.pk
+        for question in Question.objects.filter(
+            slug__in=wanted_symptom, symptom__isnull=False
+        ).select_related("symptom")
+        if wanted_symptom[question.slug] != question.symptom.slug
+    ]
+    # A binary question cannot lose its symptom (a constraint), so it passes through
+    # "choice" for a moment. update() leaves no history row: the upsert that follows
+    # saves the real change once.
+    Question.objects.filter(pk__in=moving).update(kind=Question.Kind.CHOICE, symptom=None)
+    return deleted
+
+
 @transaction.atomic
-def load_payload(payload: dict[str, Any]) -> int:
+def load_payload(payload: dict[str, Any], *, replace: bool = False) -> int:
     """Make the content tables match a knowledge file; returns how many objects changed.
 
-    Objects are matched by slug, so loading the same file twice changes nothing. Content
-    absent from the file is left alone (it may be an admin's draft).
+    Objects are matched by slug, so loading the same file twice changes nothing. A
+    cause's evidence and solutions and a question's options become exactly the file's.
+    Causes, questions, solutions without ``is_published`` are published. Content absent
+    from the file is left alone (it may be an admin's draft), unless ``replace``: then
+    it is deleted and the tables hold exactly the file.
     """
     if payload.get("format") != FORMAT or payload.get("version") != VERSION:
         raise ValueError(f"not a {FORMAT} version {VERSION} file")
@@ -205,6 +276,11 @@ def load_payload(payload: dict[str, Any]) -> int:
         nonlocal changes
         changes += result[1]
         return result[0]
+
+    if replace:
+        # First what refers to the rest, which is deleted at the end once nothing in
+        # the file points to it any more (categories and symptoms are protected).
+        changes += _delete_absent(Cause, payload["causes"]) + _delete_absent(Question, payload["questions"])
 
     categories = {
         c["slug"]: count(
@@ -245,7 +321,7 @@ def load_payload(payload: dict[str, Any]) -> int:
                     "audience": s["audience"],
                     "effort_minutes": s["effort_minutes"],
                     "is_escalation": s["is_escalation"],
-                    "is_published": True,
+                    "is_published": s.get("is_published", True),
                     **_localised("title", s["title"]),
                     **_localised("steps", s["steps"]),
                 },
@@ -266,7 +342,7 @@ def load_payload(payload: dict[str, Any]) -> int:
                     "category": categories[c["category"]],
                     "order": c["order"],
                     "prior": float(c["prior"]),
-                    "is_published": True,
+                    "is_published": c.get("is_published", True),
                     **_localised("title", c["title"]),
                     **_localised("explanation", c["explanation"]),
                 },
@@ -291,6 +367,7 @@ def load_payload(payload: dict[str, Any]) -> int:
                 CauseSolution.objects.create(cause=cause, solution_id=solution_pk, order=position * 10)
             changes += 1
 
+    changes += _release_symptoms(payload["questions"])
     for q in payload["questions"]:
         question = count(
             _upsert(
@@ -301,18 +378,14 @@ def load_payload(payload: dict[str, Any]) -> int:
                     "order": q["order"],
                     "effort": float(q.get("effort", 1.0)),
                     "symptom": symptoms[q["symptom"]] if q["kind"] == "binary" else None,
-                    "is_published": True,
+                    "is_published": q.get("is_published", True),
                     **_localised("text", q["text"]),
                     **_localised("script", q.get("script")),
                     **_localised("help", q.get("help")),
                 },
             )
         )
-        options = q.get("options", [])
-        stale = Option.objects.filter(question=question).exclude(slug__in=[o["slug"] for o in options])
-        changes += stale.count()
-        stale.delete()
-        for position, o in enumerate(options, start=1):
+        for position, o in enumerate(q.get("options", []), start=1):
             count(
                 _upsert(
                     Option,
@@ -325,6 +398,15 @@ def load_payload(payload: dict[str, Any]) -> int:
                     },
                 )
             )
+
+    if replace:
+        for model, kind in (
+            (Solution, "solutions"),
+            (Symptom, "symptoms"),
+            (Provider, "providers"),
+            (Category, "categories"),
+        ):
+            changes += _delete_absent(model, payload[kind])
     return changes
 
 
