@@ -68,11 +68,17 @@ class Model:
         return self.likelihood.shape[0]
 
 
-def posterior(model: Model, answers: Iterable[Answer]) -> np.ndarray:
-    """P(cause | answers): prior times the likelihood of every answer, normalised."""
+def posterior(model: Model, answers: Iterable[Answer], failed: Iterable[int] = ()) -> np.ndarray:
+    """P(cause | answers): prior times the likelihood of every answer, normalised.
+
+    ``failed`` lists solutions tried without success: each is evidence against the
+    causes it would have fixed, by the chance it had of fixing them.
+    """
     log_p = np.log(model.prior)
     for q, a in answers:
         log_p = log_p + model._log_likelihood[q, a]
+    for s in failed:
+        log_p = log_p + np.log(np.clip(1.0 - model.fixes[s], 1e-12, None))
     log_p -= log_p.max()
     p = np.exp(log_p)
     return p / p.sum()
@@ -117,13 +123,14 @@ def next_step(
     confidence: float = 0.85,
     budget: int = 15,
     min_gain: float = MIN_GAIN_BITS,
+    failed: Iterable[int] = (),
 ) -> Step:
     """Choose the most informative question per unit of effort, or decide to stop.
 
     ``asked`` lists every question already put to the merchant, including those
     answered "not sure", which are never asked again.
     """
-    p = posterior(model, answers)
+    p = posterior(model, answers, failed)
     gains = information_gain(model, p)
     asked = set(asked) | {q for q, _ in answers}
     open_ = np.ones(model.n_questions, dtype=bool)

@@ -42,7 +42,19 @@ class Position:
         return self.step.question is None
 
 
-def evaluate(snapshot: Snapshot, answers: Sequence[Given]) -> Position:
+# When a merchant asks for more questions after a result, the wizard keeps asking past
+# its usual confidence, for a few more questions.
+EXTENDED_CONFIDENCE = 0.97
+EXTENDED_BUDGET = 5
+
+
+def failed_steps(snapshot: Snapshot, tried: Sequence[str]) -> list[int]:
+    return [snapshot.solution_index[slug] for slug in tried if slug in snapshot.solution_index]
+
+
+def evaluate(
+    snapshot: Snapshot, answers: Sequence[Given], *, tried: Sequence[str] = (), extended: bool = False
+) -> Position:
     asked: list[int] = []
     evidence: list[engine.Answer] = []
     for given in answers:
@@ -57,8 +69,11 @@ def evaluate(snapshot: Snapshot, answers: Sequence[Given]) -> Position:
         snapshot.model,
         evidence,
         asked,
-        confidence=settings.WIZARD_CONFIDENCE,
-        budget=settings.WIZARD_QUESTION_BUDGET,
+        confidence=max(settings.WIZARD_CONFIDENCE, EXTENDED_CONFIDENCE)
+        if extended
+        else settings.WIZARD_CONFIDENCE,
+        budget=settings.WIZARD_QUESTION_BUDGET + (EXTENDED_BUDGET if extended else 0),
+        failed=failed_steps(snapshot, tried),
     )
     return Position(step=step, asked=asked, evidence=evidence)
 
@@ -148,8 +163,17 @@ class Result:
     ranking: list[list[Any]] = field(default_factory=list)  # [[slug, probability]] for storage
 
 
-def result(snapshot: Snapshot, answers: Sequence[Given], language: str, *, top: int = 5) -> Result:
-    position = evaluate(snapshot, answers)
+def result(
+    snapshot: Snapshot,
+    answers: Sequence[Given],
+    language: str,
+    *,
+    top: int = 5,
+    tried: Sequence[str] = (),
+) -> Result:
+    """The ranking and the steps; steps already ``tried`` without success count as
+    evidence and are not suggested again."""
+    position = evaluate(snapshot, answers, tried=tried)
     p = position.step.posterior
     order = engine.ranking(p)
     rows = transcript(snapshot, answers, language)
@@ -175,7 +199,10 @@ def result(snapshot: Snapshot, answers: Sequence[Given], language: str, *, top: 
 
     present, absent = known_symptoms(snapshot, answers)
     allowed = np.array(
-        [not s.get("contexts") or not set(s["contexts"]) <= absent for s in snapshot.solutions],
+        [
+            (not s.get("contexts") or not set(s["contexts"]) <= absent) and s["slug"] not in tried
+            for s in snapshot.solutions
+        ],
         dtype=bool,
     )
     solutions = []
@@ -267,9 +294,10 @@ def summary_text(
     outcome: str,
     notes: str,
     labels: dict[str, str],
+    tried: Sequence[str] = (),
 ) -> str:
     """A plain-text summary of a case for a ticket system, in ``language``."""
-    outcome_result = result(snapshot, answers, language)
+    outcome_result = result(snapshot, answers, language, tried=tried)
     lines = [f"{label}: {value}" for label, value in details if value]
     lines += ["", labels["answers"]]
     for row, who in zip(outcome_result.answers, answered_by, strict=False):
@@ -284,3 +312,8 @@ def summary_text(
         lines.append(f"{number}. {solution['title']}")
     lines += ["", f"{labels['outcome']}: {outcome}", "", labels["notes"], notes.strip() or "—"]
     return "\n".join(lines) + "\n"
+
+
+def solution_title(snapshot: Snapshot, slug: str, language: str) -> str:
+    index = snapshot.solution_index.get(slug)
+    return text(snapshot.solutions[index]["title"], language) if index is not None else slug

@@ -1,7 +1,9 @@
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import CODE_ALPHABET, CODE_LENGTH, normalise_case_code
+from .models import CODE_ALPHABET, CODE_LENGTH, Ticket, normalise_case_code
 
 
 class StartForm(forms.Form):
@@ -77,3 +79,69 @@ class OutcomeForm(forms.Form):
         if data.get("kind") == "resolved" and not data.get("solution"):
             raise forms.ValidationError(_("Say which step fixed it."))
         return data
+
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalise_mobile(text: str) -> str:
+    """Mainland China mobile numbers as people write them: spaces, hyphens, +86."""
+    digits = re.sub(r"[\s\-()]", "", text)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+class FeedbackForm(forms.Form):
+    outcome = forms.ChoiceField(choices=[("fixed", _("Fixed")), ("not-fixed", _("Not fixed"))])
+    solution = forms.ChoiceField(required=False)
+    tried = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args, solutions: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["solution"].choices = [("", "—"), *solutions]
+        self.fields["tried"].choices = list(solutions)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("outcome") == "fixed" and not data.get("solution"):
+            raise forms.ValidationError(_("Please say which step fixed it."))
+        return data
+
+
+class EscalationForm(forms.Form):
+    token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Your name"), max_length=50)
+    phone = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        help_text=_("A mainland China mobile number, e.g. 138 0013 8000."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    merchant_number = forms.RegexField(
+        label=_("Merchant number (optional)"),
+        regex=r"^[0-9A-Za-z-]{4,30}$",
+        required=False,
+        max_length=30,
+        help_text=_("Printed on your sales slips; it helps us find your terminal."),
+        error_messages={"invalid": _("Use the letters and digits printed on your sales slip.")},
+    )
+    contact_time = forms.ChoiceField(
+        label=_("When can we call you?"), choices=Ticket.ContactTime.choices, initial=Ticket.ContactTime.ANY
+    )
+    has_consent = forms.BooleanField(
+        label=_("I agree to be contacted about this problem at this number."),
+        error_messages={"required": _("We can only call you if you agree to be contacted.")},
+    )
+
+    def clean_phone(self) -> str:
+        phone = normalise_mobile(self.cleaned_data["phone"])
+        if not MOBILE.match(phone):
+            raise forms.ValidationError(
+                _("Enter an 11-digit mainland China mobile number, e.g. 138 0013 8000.")
+            )
+        return phone

@@ -393,6 +393,13 @@ class Diagnosis(TimeStamped):
     merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
     phone = models.CharField(_("caller's phone"), max_length=20, blank=True)
     provider = models.SlugField(_("provider"), max_length=80, blank=True)
+    # Kept up to date as the diagnosis moves, so that insights are plain aggregates.
+    current_question = models.SlugField(_("question being asked"), max_length=80, blank=True)
+    top_cause = models.SlugField(_("leading cause"), max_length=80, blank=True)
+    question_count = models.PositiveSmallIntegerField(_("questions answered"), default=0)
+    tried = models.JSONField(_("steps tried without success"), default=list, blank=True)
+    wants_more = models.BooleanField(_("asked for more questions"), default=False)
+    feedback_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
     start_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
     class Meta:
@@ -400,7 +407,12 @@ class Diagnosis(TimeStamped):
         verbose_name = _("diagnosis")
         verbose_name_plural = _("diagnoses")
         permissions = [("view_insights", _("Can see what merchants hit (insights)"))]
-        indexes = [models.Index(fields=("status", "created"), name="diagnosis_status_created")]
+        indexes = [
+            models.Index(fields=("status", "created"), name="diagnosis_status_created"),
+            models.Index(fields=("created",), name="diagnosis_created"),
+            models.Index(fields=("revision", "created"), name="diagnosis_revision_created"),
+            models.Index(fields=("top_cause", "is_fixed"), name="diagnosis_cause_fixed"),
+        ]
 
     def __str__(self) -> str:
         return self.display_code
@@ -476,9 +488,14 @@ class Answer(models.Model):
             models.UniqueConstraint(fields=("diagnosis", "position"), name="answer_unique_position"),
             models.CheckConstraint(condition=Q(position__gte=1), name="answer_position_positive"),
         ]
+        indexes = [models.Index(fields=("question", "option"), name="answer_question_option")]
 
     def __str__(self) -> str:
         return f"{self.position}. {self.question} = {self.option}"
+
+
+def new_ticket_reference() -> str:
+    return "T-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
 class Ticket(TimeStamped):
@@ -489,11 +506,22 @@ class Ticket(TimeStamped):
         IN_PROGRESS = "in-progress", _("in progress")
         CLOSED = "closed", _("closed")
 
+    reference = models.CharField(_("reference"), max_length=16, unique=True, default=new_ticket_reference)
     diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="tickets")
+    token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     name = models.CharField(_("contact name"), max_length=100)
     phone = models.CharField(_("mobile number"), max_length=20)
     merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
-    contact_time = models.CharField(_("preferred contact time"), max_length=100, blank=True)
+
+    class ContactTime(models.TextChoices):
+        ANY = "any", _("any time")
+        MORNING = "morning", _("morning (9:00–12:00)")
+        AFTERNOON = "afternoon", _("afternoon (12:00–18:00)")
+        EVENING = "evening", _("evening (18:00–21:00)")
+
+    contact_time = models.CharField(
+        _("preferred contact time"), max_length=20, choices=ContactTime.choices, default=ContactTime.ANY
+    )
     has_consent = models.BooleanField(_("agreed to be contacted"), default=False)
     transcript = models.TextField(_("transcript"), blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
@@ -504,7 +532,7 @@ class Ticket(TimeStamped):
         verbose_name_plural = _("tickets")
 
     def __str__(self) -> str:
-        return f"{self.diagnosis.display_code} · {self.name}"
+        return self.reference
 
 
 class CaseEvent(models.Model):
@@ -517,6 +545,8 @@ class CaseEvent(models.Model):
         RESOLVED = "resolved", _("resolved")
         ESCALATED = "escalated", _("escalated")
         CALLBACK = "callback", _("call back later")
+        NOT_FIXED = "not-fixed", _("steps tried, not fixed")
+        TICKET = "ticket", _("ticket updated")
 
     diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
@@ -538,3 +568,35 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.diagnosis} · {self.get_kind_display()}"
+
+
+class ArchivedDay(models.Model):
+    """Anonymous counts of one day's diagnoses, kept when the diagnoses are purged.
+
+    ``questions`` maps a question slug to [answered, unsure, dropped]; ``causes`` maps
+    a cause slug to [diagnosed, feedback, fixed]; ``steps`` a solution slug to fixes.
+    """
+
+    day = models.DateField(_("day"))
+    revision = models.PositiveIntegerField(_("knowledge revision"))
+    channel = models.CharField(_("channel"), max_length=10)
+    started = models.PositiveIntegerField(default=0)
+    diagnosed = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    feedback = models.PositiveIntegerField(default=0)
+    fixed = models.PositiveIntegerField(default=0)
+    questions_total = models.PositiveIntegerField(default=0)
+    questions = models.JSONField(default=dict)
+    causes = models.JSONField(default=dict)
+    steps = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ("day", "revision", "channel")
+        verbose_name = _("archived day")
+        verbose_name_plural = _("archived days")
+        constraints = [
+            models.UniqueConstraint(fields=("day", "revision", "channel"), name="archived_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} r{self.revision} {self.channel}"

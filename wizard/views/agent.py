@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import flow
+from .. import cases, flow
 from ..forms import AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import CaseEvent, Diagnosis, normalise_case_code
@@ -205,47 +205,10 @@ def _console(
         "is_finished": full.is_finished or not diagnosis.is_open,
         "notes_form": NotesForm(initial={"notes": diagnosis.notes}),
         "outcome_form": OutcomeForm(solutions=[(s["slug"], s["title"]) for s in outcome.solutions]),
-        "summary": _summary(snapshot, diagnosis, answers, rows, lang),
+        "summary": cases.summary(diagnosis, snapshot, answers, lang, rows=rows),
         "error": error,
     }
     return page(request, "agent/console.html", context, status=status)
-
-
-def _summary(snapshot, diagnosis: Diagnosis, answers, rows, lang: str) -> str:
-    provider = snapshot.providers.get(diagnosis.provider)
-    details = [
-        (_("Case code"), diagnosis.display_code),
-        (_("Channel"), diagnosis.get_channel_display()),
-        (_("Agent"), diagnosis.agent.get_username() if diagnosis.agent else ""),
-        (_("Merchant number"), diagnosis.merchant_number),
-        (_("Caller's phone"), diagnosis.phone),
-        (_("Provider"), text(provider["name"], lang) if provider else ""),
-        (_("Started"), timezone.localtime(diagnosis.created).strftime("%Y-%m-%d %H:%M")),
-    ]
-    outcome = diagnosis.get_status_display()
-    if diagnosis.fixed_by:
-        solution = (
-            snapshot.solutions[snapshot.solution_index[diagnosis.fixed_by]]
-            if diagnosis.fixed_by in snapshot.solution_index
-            else None
-        )
-        outcome += f" — {text(solution['title'], lang) if solution else diagnosis.fixed_by}"
-    return flow.summary_text(
-        snapshot,
-        answers,
-        lang,
-        details=details,
-        answered_by=[a.answered_by.get_username() if a.answered_by else _("merchant") for a in rows],
-        outcome=outcome,
-        notes=diagnosis.notes,
-        labels={
-            "answers": _("Answers"),
-            "causes": _("Most likely causes"),
-            "steps": _("Steps, in order"),
-            "outcome": _("Outcome"),
-            "notes": _("Notes"),
-        },
-    )
 
 
 @require_GET
@@ -407,7 +370,8 @@ def summary(request: HtmxHttpRequest, code: str) -> HttpResponse:
     rows = list(diagnosis.answers.select_related("answered_by").order_by("position"))
     answers = [flow.Given(a.question, a.option) for a in rows]
     response = HttpResponse(
-        _summary(snapshot, diagnosis, answers, rows, language()), content_type="text/plain; charset=utf-8"
+        cases.summary(diagnosis, snapshot, answers, language(), rows=rows),
+        content_type="text/plain; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="case-{diagnosis.code}.txt"'
     return response

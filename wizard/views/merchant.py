@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.translation import get_language
@@ -19,10 +20,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
-from .. import flow
-from ..forms import AnswerForm, CaseCodeForm, StartForm
+from .. import cases, flow
+from ..forms import AnswerForm, CaseCodeForm, EscalationForm, FeedbackForm, StartForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number
-from ..models import Diagnosis, normalise_case_code
+from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -56,8 +57,7 @@ def load(code: str) -> Diagnosis | None:
     return Diagnosis.objects.filter(code=normalise_case_code(code)).first()
 
 
-def given_answers(diagnosis: Diagnosis) -> list[flow.Given]:
-    return [flow.Given(*given) for given in diagnosis.given()]
+given_answers = cases.answers_of
 
 
 # ---------------------------------------------------------------------------------------
@@ -92,6 +92,8 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
     except IntegrityError:
         # The same form submitted twice at the same moment: the first one won.
         diagnosis = Diagnosis.objects.get(start_token=token)
+    else:
+        cases.advance(diagnosis, [])
     return see_other(reverse("wizard:step", args=[diagnosis.code, 1]))
 
 
@@ -113,7 +115,10 @@ def resume(request: HtmxHttpRequest, code: str) -> HttpResponse:
         return not_found(request, code)
     answers = given_answers(diagnosis)
     snapshot = get_snapshot(diagnosis.revision_id)
-    if diagnosis.status != Diagnosis.Status.IN_PROGRESS or flow.evaluate(snapshot, answers).is_finished:
+    if (
+        diagnosis.status != Diagnosis.Status.IN_PROGRESS
+        or cases.evaluate(diagnosis, snapshot, answers).is_finished
+    ):
         return see_other(reverse("wizard:result", args=[diagnosis.code]))
     return see_other(reverse("wizard:step", args=[diagnosis.code, len(answers) + 1]))
 
@@ -128,7 +133,7 @@ def _question_page(
     status: int = 200,
 ) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
-    position = flow.evaluate(snapshot, answers[: number - 1])
+    position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
     lang = language()
     previous = answers[number - 1] if number <= len(answers) else None
     context = {
@@ -154,7 +159,7 @@ def step(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
     current = len(answers) + 1
 
     if number < 1 or number > current:
-        if request.method == "GET" or flow.evaluate(snapshot, answers).is_finished:
+        if request.method == "GET" or cases.evaluate(diagnosis, snapshot, answers).is_finished:
             return see_other(reverse("wizard:resume", args=[diagnosis.code]))
         return _question_page(
             request,
@@ -167,7 +172,7 @@ def step(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
             status=400,
         )
 
-    position = flow.evaluate(snapshot, answers[: number - 1])
+    position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
     if position.is_finished:
         return see_other(reverse("wizard:result", args=[diagnosis.code]))
     expected = snapshot.questions[position.step.question]
@@ -211,7 +216,7 @@ def step(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
     )
     if outcome == "conflict":
         answers = given_answers(diagnosis)
-        if flow.evaluate(snapshot, answers).is_finished:
+        if cases.evaluate(diagnosis, snapshot, answers).is_finished:
             return see_other(reverse("wizard:result", args=[diagnosis.code]))
         return _question_page(
             request,
@@ -226,19 +231,9 @@ def step(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
         )
     if outcome == "recorded":
         answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
-
-    after = flow.evaluate(snapshot, answers)
-    if after.is_finished:
-        _conclude(diagnosis, snapshot, answers)
+    if cases.advance(diagnosis, answers).is_finished:
         return see_other(reverse("wizard:result", args=[diagnosis.code]))
-    if diagnosis.status != Diagnosis.Status.IN_PROGRESS:
-        Diagnosis.objects.filter(pk=diagnosis.pk).update(status=Diagnosis.Status.IN_PROGRESS)
     return see_other(reverse("wizard:step", args=[diagnosis.code, len(answers) + 1]))
-
-
-def _conclude(diagnosis: Diagnosis, snapshot, answers: list[flow.Given]) -> None:
-    ranking = flow.result(snapshot, answers, diagnosis.language).ranking
-    Diagnosis.objects.filter(pk=diagnosis.pk).update(status=Diagnosis.Status.DIAGNOSED, ranking=ranking)
 
 
 @require_POST
@@ -248,7 +243,7 @@ def finish(request: HtmxHttpRequest, code: str) -> HttpResponse:
     if diagnosis is None:
         return not_found(request, code)
     if diagnosis.status == Diagnosis.Status.IN_PROGRESS:
-        _conclude(diagnosis, get_snapshot(diagnosis.revision_id), given_answers(diagnosis))
+        cases.advance(diagnosis, given_answers(diagnosis), stop=True)
     return see_other(reverse("wizard:result", args=[diagnosis.code]))
 
 
@@ -257,18 +252,135 @@ def result(request: HtmxHttpRequest, code: str) -> HttpResponse:
     diagnosis = load(code)
     if diagnosis is None:
         return not_found(request, code)
+    return _result_page(request, diagnosis)
+
+
+def _result_page(
+    request: HtmxHttpRequest,
+    diagnosis: Diagnosis,
+    *,
+    feedback_form: FeedbackForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     answers = given_answers(diagnosis)
     snapshot = get_snapshot(diagnosis.revision_id)
-    outcome = flow.result(snapshot, answers, language())
+    outcome = flow.result(snapshot, answers, language(), tried=diagnosis.tried)
+    position = cases.evaluate(diagnosis, snapshot, answers)
     context = {
         "diagnosis": diagnosis,
         "result": outcome,
-        "is_finished": diagnosis.status != Diagnosis.Status.IN_PROGRESS
-        or flow.evaluate(snapshot, answers).is_finished,
+        "tried": [flow.solution_title(snapshot, slug, language()) for slug in diagnosis.tried],
+        "is_finished": diagnosis.status != Diagnosis.Status.IN_PROGRESS or position.is_finished,
+        "can_ask_more": not flow.evaluate(
+            snapshot, answers, tried=diagnosis.tried, extended=True
+        ).is_finished,
         "next_number": len(answers) + 1,
         "is_latest": diagnosis.revision_id == latest_revision_number(),
+        "feedback_form": feedback_form,
+        "tickets": list(diagnosis.tickets.values_list("reference", flat=True)),
     }
-    return page(request, "wizard/result.html", context)
+    return page(request, "wizard/result.html", context, status=status)
+
+
+@require_POST
+def feedback(request: HtmxHttpRequest, code: str) -> HttpResponse:
+    """ "Did it work?": fixed by a step, or not fixed after trying some steps."""
+    diagnosis = load(code)
+    if diagnosis is None:
+        return not_found(request, code)
+    snapshot = get_snapshot(diagnosis.revision_id)
+    answers = given_answers(diagnosis)
+    # Any step ever suggested may be named: the list shrinks as steps fail.
+    suggestions = flow.result(snapshot, answers, language()).solutions
+    choices = [(s["slug"], s["title"]) for s in suggestions]
+    choices += [(slug, slug) for slug in diagnosis.tried if slug not in dict(choices)]
+    form = FeedbackForm(request.POST, solutions=choices)
+    if not form.is_valid():
+        return _result_page(request, diagnosis, feedback_form=form, status=400)
+    now = timezone.now()
+    if form.cleaned_data["outcome"] == "fixed":
+        fields = {
+            "is_fixed": True,
+            "fixed_by": form.cleaned_data["solution"],
+            "status": Diagnosis.Status.RESOLVED,
+            "feedback_at": now,
+        }
+        if not diagnosis.ranking:
+            fields["ranking"] = flow.result(
+                snapshot, answers, diagnosis.language, tried=diagnosis.tried
+            ).ranking
+        Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields, updated=now)
+        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.RESOLVED, detail=fields["fixed_by"])
+        return see_other(reverse("wizard:result", args=[diagnosis.code]) + "#feedback")
+    tried = list(dict.fromkeys([*diagnosis.tried, *form.cleaned_data["tried"]]))
+    diagnosis.tried = tried
+    Diagnosis.objects.filter(pk=diagnosis.pk).update(
+        tried=tried, is_fixed=False, feedback_at=now, updated=now
+    )
+    CaseEvent.objects.create(
+        diagnosis=diagnosis, kind=CaseEvent.Kind.NOT_FIXED, detail=",".join(form.cleaned_data["tried"])[:300]
+    )
+    cases.advance(diagnosis, answers, stop=True)
+    return see_other(reverse("wizard:result", args=[diagnosis.code]) + "?not-fixed=1#next-steps")
+
+
+@require_POST
+def ask_more(request: HtmxHttpRequest, code: str) -> HttpResponse:
+    """Not fixed: keep narrowing down with the questions that still help."""
+    diagnosis = load(code)
+    if diagnosis is None:
+        return not_found(request, code)
+    answers = given_answers(diagnosis)
+    Diagnosis.objects.filter(pk=diagnosis.pk).update(wants_more=True, status=Diagnosis.Status.IN_PROGRESS)
+    diagnosis.wants_more, diagnosis.status = True, Diagnosis.Status.IN_PROGRESS
+    if cases.advance(diagnosis, answers).is_finished:
+        return see_other(reverse("wizard:result", args=[diagnosis.code]))
+    return see_other(reverse("wizard:step", args=[diagnosis.code, len(answers) + 1]))
+
+
+@require_http_methods(["GET", "POST"])
+def escalate(request: HtmxHttpRequest, code: str) -> HttpResponse:
+    """Hand the case to a person: a ticket with the whole diagnosis attached."""
+    diagnosis = load(code)
+    if diagnosis is None:
+        return not_found(request, code)
+    if request.method == "GET":
+        form = EscalationForm(
+            initial={"token": get_random_string(32), "merchant_number": diagnosis.merchant_number}
+        )
+        return page(request, "wizard/escalate.html", {"diagnosis": diagnosis, "form": form})
+    form = EscalationForm(request.POST)
+    if not form.is_valid():
+        return page(request, "wizard/escalate.html", {"diagnosis": diagnosis, "form": form}, status=400)
+    data = form.cleaned_data
+    token = data.pop("token") or None
+    if token and (existing := Ticket.objects.filter(token=token).first()):
+        return see_other(reverse("wizard:escalated", args=[diagnosis.code, existing.reference]))
+    snapshot = get_snapshot(diagnosis.revision_id)
+    answers = given_answers(diagnosis)
+    transcript = cases.summary(diagnosis, snapshot, answers, diagnosis.language)
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(diagnosis=diagnosis, token=token, transcript=transcript, **data)
+    except IntegrityError:
+        ticket = Ticket.objects.get(token=token)  # the same form sent twice at once
+    else:
+        if not diagnosis.ranking:
+            cases.advance(diagnosis, answers, stop=True)
+        Diagnosis.objects.filter(pk=diagnosis.pk).update(
+            status=Diagnosis.Status.ESCALATED, updated=timezone.now()
+        )
+        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.ESCALATED, detail=ticket.reference)
+    return see_other(reverse("wizard:escalated", args=[diagnosis.code, ticket.reference]))
+
+
+@require_GET
+def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpResponse:
+    diagnosis = load(code)
+    ticket = diagnosis.tickets.filter(reference=reference).first() if diagnosis else None
+    if ticket is None:
+        return not_found(request, code)
+    return page(request, "wizard/escalated.html", {"diagnosis": diagnosis, "ticket": ticket})
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

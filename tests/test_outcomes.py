@@ -1,0 +1,168 @@
+"""Did it work, not fixed, more questions, and escalation to a person."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from wizard.forms import normalise_mobile
+from wizard.models import CaseEvent, Diagnosis, Ticket
+
+EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture
+def finished(client, seeded) -> Diagnosis:
+    """A merchant who answered two questions and asked for results."""
+    client.post(reverse("wizard:start"))
+    diagnosis = Diagnosis.objects.latest("created")
+    for number in (1, 2):
+        page = client.get(reverse("wizard:step", args=[diagnosis.code, number]))
+        question = page.context["question"]
+        client.post(
+            reverse("wizard:step", args=[diagnosis.code, number]),
+            {"question": question["slug"], "answer": question["options"][0]["slug"], "seen": number - 1},
+        )
+    client.post(reverse("wizard:finish", args=[diagnosis.code]))
+    diagnosis.refresh_from_db()
+    return diagnosis
+
+
+def steps(client, diagnosis) -> list[str]:
+    html = client.get(reverse("wizard:result", args=[diagnosis.code])).content.decode()
+    return re.findall(r'<li data-solution="([a-z0-9-]+)"', html)
+
+
+def test_fixed_by_a_step_is_stored_with_the_revision(client, finished):
+    first = steps(client, finished)[0]
+    response = client.post(
+        reverse("wizard:feedback", args=[finished.code]), {"outcome": "fixed", "solution": first}
+    )
+    assert response.status_code == 303
+    finished.refresh_from_db()
+    assert (finished.is_fixed, finished.fixed_by, finished.status) == (True, first, Diagnosis.Status.RESOLVED)
+    assert finished.revision_id and finished.feedback_at
+    assert finished.events.filter(kind=CaseEvent.Kind.RESOLVED, detail=first).exists()
+    html = client.get(reverse("wizard:result", args=[finished.code])).content.decode()
+    assert 'data-feedback="fixed"' in html
+
+
+def test_fixed_without_a_step_is_a_400_keeping_the_result(client, finished):
+    response = client.post(reverse("wizard:feedback", args=[finished.code]), {"outcome": "fixed"}, **EN)
+    assert response.status_code == 400
+    assert "which step fixed it" in response.content.decode()
+    finished.refresh_from_db()
+    assert finished.is_fixed is None
+
+
+def test_a_tampered_step_is_a_400(client, finished):
+    response = client.post(
+        reverse("wizard:feedback", args=[finished.code]), {"outcome": "fixed", "solution": "nope"}
+    )
+    assert response.status_code == 400
+
+
+def test_not_fixed_shows_the_next_steps_not_tried_and_updates_the_ranking(client, finished):
+    before = steps(client, finished)
+    ranking_before = list(finished.ranking)
+    tried = before[:2]
+    response = client.post(
+        reverse("wizard:feedback", args=[finished.code]), {"outcome": "not-fixed", "tried": tried}
+    )
+    assert response.status_code == 303
+    finished.refresh_from_db()
+    assert finished.tried == tried and finished.is_fixed is False
+    after = steps(client, finished)
+    assert after and not set(after) & set(tried)
+    assert finished.ranking != ranking_before  # failed steps are evidence
+    html = client.get(reverse("wizard:result", args=[finished.code]), **EN).content.decode()
+    assert 'data-tried="2"' in html
+    assert 'data-action="escalate"' in html
+
+
+def test_ask_more_continues_narrowing(client, finished):
+    response = client.post(reverse("wizard:more", args=[finished.code]))
+    finished.refresh_from_db()
+    assert finished.wants_more
+    if finished.status == Diagnosis.Status.IN_PROGRESS:
+        assert response["Location"] == reverse("wizard:step", args=[finished.code, 3])
+        assert client.get(response["Location"]).status_code == 200
+    else:  # nothing left worth asking
+        assert response["Location"] == reverse("wizard:result", args=[finished.code])
+
+
+@pytest.mark.parametrize(
+    "typed,expected",
+    [
+        ("13800138000", "13800138000"),
+        ("138 0013 8000", "13800138000"),
+        ("+86 138-0013-8000", "13800138000"),
+        ("8613800138000", "13800138000"),
+        ("0086 13800138000", "13800138000"),
+    ],
+)
+def test_mainland_mobile_numbers_as_people_type_them(typed, expected):
+    assert normalise_mobile(typed) == expected
+
+
+def escalation(**overrides):
+    data = {
+        "token": "tok-1",
+        "name": "王老板",
+        "phone": "138 0013 8000",
+        "merchant_number": "898100000000001",
+        "contact_time": "morning",
+        "has_consent": "on",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_escalation_creates_one_ticket_with_the_transcript(client, finished):
+    url = reverse("wizard:escalate", args=[finished.code])
+    assert 'data-form="escalate"' in client.get(url).content.decode()
+    first = client.post(url, escalation())
+    second = client.post(url, escalation())  # a double submit
+    assert first.status_code == second.status_code == 303
+    assert first["Location"] == second["Location"]
+    ticket = Ticket.objects.get(diagnosis=finished)
+    assert ticket.phone == "13800138000"
+    assert ticket.status == Ticket.Status.OPEN and ticket.has_consent
+    assert finished.display_code in ticket.transcript
+    assert "%" in ticket.transcript  # the ranking travels with it
+    finished.refresh_from_db()
+    assert finished.status == Diagnosis.Status.ESCALATED
+    page = client.get(first["Location"], **EN).content.decode()
+    assert f'data-ticket="{ticket.reference}"' in page
+    assert "What happens next" in page
+
+
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("phone", "12345", "11-digit mainland China mobile"),
+        ("phone", "23800138000", "11-digit mainland China mobile"),
+        ("name", "", "This field is required"),
+        ("has_consent", None, "agree to be contacted"),
+        ("merchant_number", "<script>", "letters and digits"),
+    ],
+)
+def test_invalid_escalation_keeps_everything_typed_and_marks_the_field(
+    client, finished, field, value, message
+):
+    response = client.post(
+        reverse("wizard:escalate", args=[finished.code]), escalation(**{field: value}), **EN
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert 'aria-invalid="true"' in html
+    if field != "name":
+        assert 'value="王老板"' in html
+    assert not Ticket.objects.exists()
+
+
+def test_unknown_ticket_reference_is_a_404(client, finished):
+    assert client.get(reverse("wizard:escalated", args=[finished.code, "T-NOPE"])).status_code == 404

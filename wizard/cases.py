@@ -1,0 +1,90 @@
+"""Bookkeeping of a diagnosis as it moves, shared by the merchant and agent views.
+
+After every change (an answer, "show results now", feedback) the diagnosis row gets the
+figures insights aggregate: the question being asked, the leading cause, how many
+questions were answered, and the final ranking once the wizard stops.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import flow
+from .knowledge import Snapshot, get_snapshot, text
+from .models import Diagnosis
+
+
+def answers_of(diagnosis: Diagnosis) -> list[flow.Given]:
+    return [flow.Given(*given) for given in diagnosis.given()]
+
+
+def evaluate(diagnosis: Diagnosis, snapshot: Snapshot, answers: list[flow.Given]) -> flow.Position:
+    return flow.evaluate(snapshot, answers, tried=diagnosis.tried, extended=diagnosis.wants_more)
+
+
+def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = False) -> flow.Position:
+    """Store where the diagnosis stands after ``answers``; ``stop`` ends the questions."""
+    snapshot = get_snapshot(diagnosis.revision_id)
+    position = evaluate(diagnosis, snapshot, answers)
+    finished = stop or position.is_finished
+    p = position.step.posterior
+    fields = {
+        "current_question": "" if finished else snapshot.questions[position.step.question]["slug"],
+        "question_count": len(answers),
+        "top_cause": snapshot.causes[int(p.argmax())]["slug"],
+        "updated": timezone.now(),
+    }
+    if finished:
+        fields["ranking"] = flow.result(snapshot, answers, diagnosis.language, tried=diagnosis.tried).ranking
+        if diagnosis.status == Diagnosis.Status.IN_PROGRESS:
+            fields["status"] = Diagnosis.Status.DIAGNOSED
+    elif diagnosis.status == Diagnosis.Status.DIAGNOSED:
+        fields["status"] = Diagnosis.Status.IN_PROGRESS  # an answer was changed: ask again
+    Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(diagnosis, name, value)
+    return position
+
+
+def summary(
+    diagnosis: Diagnosis, snapshot: Snapshot, answers: list[flow.Given], language: str, *, rows=None
+) -> str:
+    """The plain-text case summary for tickets (agent console, escalations)."""
+    rows = (
+        list(diagnosis.answers.select_related("answered_by").order_by("position")) if rows is None else rows
+    )
+    provider = snapshot.providers.get(diagnosis.provider)
+    details = [
+        (_("Case code"), diagnosis.display_code),
+        (_("Channel"), diagnosis.get_channel_display()),
+        (_("Agent"), diagnosis.agent.get_username() if diagnosis.agent else ""),
+        (_("Merchant number"), diagnosis.merchant_number),
+        (_("Caller's phone"), diagnosis.phone),
+        (_("Provider"), text(provider["name"], language) if provider else ""),
+        (_("Started"), timezone.localtime(diagnosis.created).strftime("%Y-%m-%d %H:%M")),
+        (_("Knowledge revision"), str(diagnosis.revision_id)),
+    ]
+    outcome = diagnosis.get_status_display()
+    if diagnosis.fixed_by:
+        outcome += f" — {flow.solution_title(snapshot, diagnosis.fixed_by, language)}"
+    if diagnosis.tried:
+        tried = ", ".join(flow.solution_title(snapshot, slug, language) for slug in diagnosis.tried)
+        outcome += f"; {_('tried without success')}: {tried}"
+    return flow.summary_text(
+        snapshot,
+        answers,
+        language,
+        details=details,
+        answered_by=[a.answered_by.get_username() if a.answered_by else _("merchant") for a in rows],
+        outcome=outcome,
+        notes=diagnosis.notes,
+        tried=diagnosis.tried,
+        labels={
+            "answers": _("Answers"),
+            "causes": _("Most likely causes"),
+            "steps": _("Steps, in order"),
+            "outcome": _("Outcome"),
+            "notes": _("Notes"),
+        },
+    )

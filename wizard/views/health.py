@@ -1,0 +1,60 @@
+"""Probes for the load balancer and the orchestrator.
+
+``/healthz`` says the process serves requests (liveness: restart it if not); it touches
+nothing else, so a database outage does not make every server look dead at once.
+``/readyz`` says this server can do real work (readiness: send it traffic): the database
+answers a query and the cache stores and returns a value.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _text(body: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return _text("ok\n")
+
+
+def database_is_ready() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:  # whatever the driver raises, the answer is "not ready"
+        logger.exception("Readiness: the database is unreachable")
+        return False
+
+
+def cache_is_ready() -> bool:
+    key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
+    try:
+        cache.set(key, value, timeout=10)
+        ok = cache.get(key) == value
+        cache.delete(key)
+        return ok
+    except Exception:  # whatever the client raises, the answer is "not ready"
+        logger.exception("Readiness: the cache is unreachable")
+        return False
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    checks = {"database": database_is_ready(), "cache": cache_is_ready()}
+    body = "".join(f"{name}: {'ok' if ok else 'unavailable'}\n" for name, ok in checks.items())
+    return _text(body, status=200 if all(checks.values()) else 503)
