@@ -319,3 +319,44 @@ def test_misses_are_counted_per_address_across_agents(client, seeded, django_use
         for _ in range(5):
             client.get(reverse("wizard:agent-open"), {"code": "ZZZZZ-ZZZZZ"})
     assert client.get(reverse("wizard:agent-open"), {"code": "ZZZZZ-ZZZZZ"}).status_code == 429
+
+
+def test_agents_work_tickets_open_in_progress_closed(agent_client, agent, client):
+    merchant = client.__class__()
+    merchant.post(reverse("wizard:start"))
+    diagnosis = Diagnosis.objects.latest("created")
+    merchant.post(
+        reverse("wizard:escalate", args=[diagnosis.code]),
+        {"name": "王老板", "phone": "13800138000", "contact_time": "any", "has_consent": "on"},
+    )
+    from wizard.models import Ticket
+
+    ticket = Ticket.objects.get()
+    home = agent_client.get(reverse("wizard:agent-home")).content.decode()
+    assert f'data-ticket="{ticket.reference}"' in home
+    page = agent_client.get(reverse("wizard:agent-ticket", args=[ticket.reference])).content.decode()
+    assert "13800138000" in page and diagnosis.display_code in page
+    url = reverse("wizard:agent-ticket-status", args=[ticket.reference])
+    for status in ("in-progress", "closed"):
+        assert agent_client.post(url, {"status": status}).status_code == 303
+        ticket.refresh_from_db()
+        assert ticket.status == status
+    assert agent_client.post(url, {"status": "bogus"}).status_code == 400
+    assert diagnosis.events.filter(kind=CaseEvent.Kind.TICKET, actor=agent).count() == 2
+    home = agent_client.get(reverse("wizard:agent-home")).content.decode()
+    assert f'data-ticket="{ticket.reference}"' not in home  # closed tickets leave the queue
+
+
+def test_tried_not_fixed_in_the_console_moves_on_to_the_next_steps(agent_client):
+    diagnosis = start_case(agent_client)
+    answer(agent_client, diagnosis, 0)
+    agent_client.post(reverse("wizard:agent-finish", args=[diagnosis.code]))
+    first = console(agent_client, diagnosis).context["result"].solutions[0]["slug"]
+    response = agent_client.post(
+        reverse("wizard:agent-outcome", args=[diagnosis.code]), {"kind": "not-fixed", "solution": first}
+    )
+    assert response.status_code == 303
+    diagnosis.refresh_from_db()
+    assert diagnosis.tried == [first] and diagnosis.is_fixed is False
+    shown = [s["slug"] for s in console(agent_client, diagnosis).context["result"].solutions]
+    assert first not in shown and shown

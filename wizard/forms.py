@@ -64,6 +64,7 @@ class OutcomeForm(forms.Form):
     kind = forms.ChoiceField(
         choices=[
             ("resolved", _("Resolved")),
+            ("not-fixed", _("Tried, not fixed")),
             ("escalated", _("Escalated")),
             ("callback", _("Call back later")),
         ]
@@ -78,6 +79,8 @@ class OutcomeForm(forms.Form):
         data = super().clean()
         if data.get("kind") == "resolved" and not data.get("solution"):
             raise forms.ValidationError(_("Say which step fixed it."))
+        if data.get("kind") == "not-fixed" and not data.get("solution"):
+            raise forms.ValidationError(_("Say which step was tried."))
         return data
 
 

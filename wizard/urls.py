@@ -29,4 +29,6 @@ urlpatterns = [
     path("agent/case/<str:code>/outcome/", agent.outcome, name="agent-outcome"),
     path("agent/case/<str:code>/summary.txt", agent.summary, name="agent-summary"),
     path("agent/case/<str:code>/state/", agent.state, name="agent-state"),
+    path("agent/tickets/<str:reference>/", agent.ticket, name="agent-ticket"),
+    path("agent/tickets/<str:reference>/status/", agent.ticket_status, name="agent-ticket-status"),
 ]

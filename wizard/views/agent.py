@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import cases, flow
 from ..forms import AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
-from ..models import CaseEvent, Diagnosis, normalise_case_code
+from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
 from .merchant import HtmxHttpRequest, language, page, see_other
 
 AGENTS_GROUP = "Agents"
@@ -107,6 +107,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         "case_form": CaseCodeForm(),
         "open_cases": mine.filter(status=Diagnosis.Status.IN_PROGRESS)[:20],
         "recent_cases": mine.exclude(status=Diagnosis.Status.IN_PROGRESS)[:20],
+        "tickets": Ticket.objects.exclude(status=Ticket.Status.CLOSED).select_related("diagnosis")[:50],
         "is_ready": revision is not None,
     }
     return page(request, "agent/home.html", context)
@@ -177,14 +178,14 @@ def _console(
     answers = [flow.Given(a.question, a.option) for a in rows]
     current = len(answers) + 1
     number = current if number is None else max(1, min(number, current))
-    position = flow.evaluate(snapshot, answers[: number - 1])
+    position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
     question = None
     why: list = []
     if not position.is_finished and diagnosis.is_open:
         question = flow.question_view(snapshot, position.step.question, lang)
         why = flow.why_question(snapshot, position, position.step.question, lang)
-    full = flow.evaluate(snapshot, answers) if number != current else position
-    outcome = flow.result(snapshot, answers, lang)
+    full = cases.evaluate(diagnosis, snapshot, answers) if number != current else position
+    outcome = flow.result(snapshot, answers, lang, tried=diagnosis.tried)
     transcript = flow.transcript(snapshot, answers, lang)
     for row, answer in zip(transcript, rows, strict=True):
         row["by"] = answer.answered_by.get_username() if answer.answered_by else _("merchant")
@@ -232,7 +233,11 @@ def answer(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
     answers = [flow.Given(*given) for given in diagnosis.given()]
     form = AnswerForm(request.POST)
-    position = flow.evaluate(snapshot, answers[: number - 1]) if 1 <= number <= len(answers) + 1 else None
+    position = (
+        cases.evaluate(diagnosis, snapshot, answers[: number - 1])
+        if 1 <= number <= len(answers) + 1
+        else None
+    )
     if position is None or position.is_finished or not form.is_valid():
         return _console(
             request,
@@ -270,17 +275,7 @@ def answer(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
             ),
             status=409,
         )
-    answers = [flow.Given(*given) for given in diagnosis.given()]
-    after = flow.evaluate(snapshot, answers)
-    fields = {"updated": timezone.now()}
-    if after.is_finished and diagnosis.is_open:
-        fields.update(
-            status=Diagnosis.Status.DIAGNOSED,
-            ranking=flow.result(snapshot, answers, diagnosis.language).ranking,
-        )
-    elif not after.is_finished and diagnosis.status == Diagnosis.Status.DIAGNOSED:
-        fields["status"] = Diagnosis.Status.IN_PROGRESS
-    Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields)
+    cases.advance(diagnosis, cases.answers_of(diagnosis))
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
 
 
@@ -291,10 +286,7 @@ def finish(request: HtmxHttpRequest, code: str) -> HttpResponse:
     if diagnosis is None:
         return _not_found(request, code)
     if diagnosis.is_open:
-        snapshot = get_snapshot(diagnosis.revision_id)
-        answers = [flow.Given(*given) for given in diagnosis.given()]
-        ranking = flow.result(snapshot, answers, diagnosis.language).ranking
-        Diagnosis.objects.filter(pk=diagnosis.pk).update(status=Diagnosis.Status.DIAGNOSED, ranking=ranking)
+        cases.advance(diagnosis, cases.answers_of(diagnosis), stop=True)
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
 
 
@@ -336,7 +328,10 @@ def outcome(request: HtmxHttpRequest, code: str) -> HttpResponse:
         return _not_found(request, code)
     snapshot = get_snapshot(diagnosis.revision_id)
     answers = [flow.Given(*given) for given in diagnosis.given()]
-    solutions = [(s["slug"], s["title"]) for s in flow.result(snapshot, answers, language()).solutions]
+    solutions = [
+        (s["slug"], s["title"])
+        for s in flow.result(snapshot, answers, language(), tried=diagnosis.tried).solutions
+    ]
     form = OutcomeForm(request.POST, solutions=solutions)
     if not form.is_valid():
         return _console(
@@ -353,9 +348,15 @@ def outcome(request: HtmxHttpRequest, code: str) -> HttpResponse:
         detail = form.cleaned_data["solution"]
     elif kind == CaseEvent.Kind.ESCALATED:
         fields.update(status=Diagnosis.Status.ESCALATED, is_fixed=False)
-    if not diagnosis.ranking:
-        fields["ranking"] = flow.result(snapshot, answers, diagnosis.language).ranking
+    elif kind == CaseEvent.Kind.NOT_FIXED:
+        detail = form.cleaned_data["solution"]
+        fields.update(tried=list(dict.fromkeys([*diagnosis.tried, detail])), is_fixed=False)
+    if kind in (CaseEvent.Kind.RESOLVED, CaseEvent.Kind.ESCALATED, CaseEvent.Kind.NOT_FIXED):
+        fields["feedback_at"] = timezone.now()
     Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields)
+    if kind == CaseEvent.Kind.NOT_FIXED or not diagnosis.ranking:
+        diagnosis.tried = fields.get("tried", diagnosis.tried)
+        cases.advance(diagnosis, answers, stop=not diagnosis.is_open)
     CaseEvent.objects.create(diagnosis=diagnosis, kind=kind, actor=request.user, detail=detail)
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
 
@@ -388,3 +389,34 @@ def state(request: HtmxHttpRequest, code: str) -> HttpResponse:
     if seen.isdigit() and diagnosis.answers.count() == int(seen):
         return HttpResponse(status=204)
     return render(request, "agent/console.html#changed", {"diagnosis": diagnosis})
+
+
+@require_GET
+@agent_required
+def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    found = Ticket.objects.select_related("diagnosis").filter(reference=reference.upper()).first()
+    if found is None:
+        return _not_found(request, "")
+    return page(request, "agent/ticket.html", {"ticket": found, "statuses": Ticket.Status.choices})
+
+
+@require_POST
+@agent_required
+def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Work a ticket: open → in progress → closed (any order; every change is logged)."""
+    found = Ticket.objects.select_related("diagnosis").filter(reference=reference.upper()).first()
+    if found is None:
+        return _not_found(request, "")
+    status = request.POST.get("status", "")
+    if status not in Ticket.Status.values:
+        context = {"ticket": found, "statuses": Ticket.Status.choices, "error": _("Choose a status.")}
+        return page(request, "agent/ticket.html", context, status=400)
+    if status != found.status:
+        Ticket.objects.filter(pk=found.pk).update(status=status, updated=timezone.now())
+        CaseEvent.objects.create(
+            diagnosis=found.diagnosis,
+            kind=CaseEvent.Kind.TICKET,
+            actor=request.user,
+            detail=f"{found.reference} {status}",
+        )
+    return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
