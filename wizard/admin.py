@@ -206,6 +206,7 @@ class KnowledgeRevisionAdmin(admin.ModelAdmin):
             path("health/", view(authoring.health), name="wizard_health"),
             path("preview/", view(authoring.preview), name="wizard_preview"),
             path("markdown-preview/", view(authoring.markdown_preview), name="wizard_markdown_preview"),
+            path("learning/", view(authoring.learning), name="wizard_learning"),
             path("<int:number>/", view(authoring.revision), name="wizard_revision"),
             path("<int:number>/republish/", view(authoring.republish), name="wizard_republish"),
             *super().get_urls(),

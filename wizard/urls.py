@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import agent, merchant
+from .views import agent, insights, merchant
 
 app_name = "wizard"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("d/<str:code>/more/", merchant.ask_more, name="more"),
     path("d/<str:code>/escalate/", merchant.escalate, name="escalate"),
     path("d/<str:code>/escalate/<str:reference>/", merchant.escalated, name="escalated"),
+    path("insights/", insights.dashboard, name="insights"),
     path("agent/", agent.home, name="agent-home"),
     path("agent/login/", agent.AgentLoginView.as_view(), name="agent-login"),
     path("agent/logout/", auth_views.LogoutView.as_view(next_page="wizard:agent-login"), name="agent-logout"),

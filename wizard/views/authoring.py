@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import authoring, flow, knowledge
+from .. import learning as learn
 from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
@@ -236,3 +237,40 @@ def unpublished_changes() -> list[authoring.Difference]:
     """How the draft content differs from what the wizard serves now."""
     latest = KnowledgeRevision.objects.order_by("-number").first()
     return authoring.differences(latest.payload if latest else {}, knowledge.compile_payload())
+
+
+def learning(request: HttpRequest) -> HttpResponse:
+    """Suggested priors and strengths from confirmed outcomes; an admin applies the chosen."""
+    if not request.user.has_perm("wizard.change_cause") or not request.user.has_perm(
+        "wizard.change_evidence"
+    ):
+        raise PermissionDenied
+    priors, evidence = learn.suggestions(language())
+    if request.method == "POST":
+        by_slug = {p.slug: p.suggested for p in priors}
+        by_key = {e.key: e for e in evidence}
+        chosen_priors = {slug: by_slug[slug] for slug in request.POST.getlist("prior") if slug in by_slug}
+        chosen_evidence = {
+            (by_key[key].cause, by_key[key].symptom): by_key[key].suggested
+            for key in request.POST.getlist("evidence")
+            if key in by_key
+        }
+        if not chosen_priors and not chosen_evidence:
+            messages.warning(request, _("Nothing was chosen, so nothing changed."))
+            return HttpResponseRedirect(reverse("admin:wizard_learning"))
+        changed = learn.apply(chosen_priors, chosen_evidence)
+        messages.success(
+            request,
+            _("%(n)s suggestions applied as drafts. Check the health report, then publish.") % {"n": changed},
+        )
+        return HttpResponseRedirect(reverse("admin:wizard_health"))
+    context = _context(
+        request,
+        _("Learn from outcomes"),
+        priors=priors,
+        evidence=evidence,
+        cases=sum(p.cases for p in priors),
+        prior_cases=learn.PRIOR_CASES,
+        evidence_cases=learn.EVIDENCE_CASES,
+    )
+    return TemplateResponse(request, "admin/wizard/learning.html", context)

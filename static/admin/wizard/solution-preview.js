@@ -3,8 +3,9 @@
 (function () {
   "use strict";
   function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    // The CSRF cookie is HttpOnly: take the token from the change form itself.
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
   }
   document.addEventListener("DOMContentLoaded", function () {
     var preview = document.querySelector(".steps-preview[data-preview-url]");
