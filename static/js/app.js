@@ -82,6 +82,16 @@
     if (!event.detail.successful && event.detail.target && event.detail.target.id === "main") swapping = false;
   });
 
+  // The language switch sits outside the swapped <main>: keep its "come back here"
+  // address on the page the person is on now, so switching keeps the diagnosis.
+  function followLocation() {
+    var next = document.querySelector("form.language input[name=next]");
+    if (next) next.value = window.location.pathname + window.location.search;
+  }
+  ["htmx:pushedIntoHistory", "htmx:replacedInHistory", "htmx:historyRestore", "popstate"].forEach(function (name) {
+    (name === "popstate" ? window : document).addEventListener(name, followLocation);
+  });
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); enhanceCopy(document); });
   document.addEventListener("htmx:afterSettle", function (event) {
     var main = document.getElementById("main");

@@ -1,0 +1,156 @@
+"""Every page in a real browser: axe-core finds no serious or critical violation, the
+phone layout does not scroll sideways and has large touch targets, the strict CSP holds,
+and the result page prints cleanly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import Page, expect
+
+from wizard.models import Diagnosis, Ticket
+
+pytestmark = pytest.mark.browser
+
+AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text(encoding="utf-8")
+PHONE = {"width": 390, "height": 844}
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical WCAG 2.x A/AA violations on the current page."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        # Evaluated through the DevTools protocol, so the page's CSP does not apply.
+        page.evaluate(AXE + "\n;0")
+    results = page.evaluate(
+        """() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def merchant_pages(page: Page, base: str):
+    """Walk the merchant's pages, yielding a name for each."""
+    page.goto(base)
+    yield "landing"
+    page.locator('[data-action="start"]').click()
+    expect(page.locator("form[data-question]")).to_be_visible()
+    yield "question"
+    page.locator('form[data-question] button[name="answer"]').first.click()
+    expect(page).to_have_url(re.compile(r"/q/2/$"))
+    page.locator('[data-action="results"]').click()
+    expect(page.locator("[data-cause]").first).to_be_visible()
+    yield "result"
+    page.locator('[data-action="escalate"]').click()
+    expect(page.locator('form[data-form="escalate"]')).to_be_visible()
+    yield "escalate"
+    page.locator('[data-action="submit-escalation"]').click()
+    expect(page.locator("[data-error]")).to_be_visible()
+    yield "escalate-errors"
+    page.fill("#id_name", "王老板")
+    page.fill("#id_phone", "13800138000")
+    page.check("#id_has_consent")
+    page.locator('[data-action="submit-escalation"]').click()
+    expect(page.locator("[data-ticket]")).to_be_visible()
+    yield "escalated"
+    page.goto(base + "/d/ZZZZZZZZZZ/")
+    yield "not-found"
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_merchant_pages_pass_axe(browser, live_site, locale):
+    context = browser.new_context(locale=locale)
+    page = context.new_page()
+    errors = []
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and "status of 400" not in m.text
+            and "status of 404" not in m.text
+            and errors.append(m.text)
+        ),
+    )
+    for name in merchant_pages(page, live_site.url):
+        assert axe_violations(page) == [], name
+    assert errors == []  # includes any Content-Security-Policy violation
+    context.close()
+
+
+def test_phone_layout_on_every_merchant_page(browser, live_site):
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
+    page = context.new_page()
+    for name in merchant_pages(page, live_site.url):
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('main button, main a.button, main input[type=checkbox], main input[type=text], main select, header button')]
+                .filter(e => e.offsetParent !== null)
+                .map(e => { const r = e.getBoundingClientRect(); return [e.textContent.trim() || e.name, r.width, r.height]; })
+                .filter(([, w, h]) => h < 44)"""
+        )
+        # Checkboxes are small but sit inside a 44 px tall label: check the labels instead.
+        small = [s for s in small if not page.locator(f'label.check:has(input[name="{s[0]}"])').count()]
+        assert small == [], (name, small)
+    context.close()
+
+
+def test_result_page_prints_cleanly(page: Page, live_site):
+    for name in merchant_pages(page, live_site.url):
+        if name == "result":
+            break
+    page.emulate_media(media="print")
+    for hidden in ("header.site-header", "footer.site-footer", '[data-action="change"]', "form"):
+        for element in page.locator(hidden).all():
+            expect(element).to_be_hidden()
+    expect(page.locator("[data-cause]").first).to_be_visible()
+    expect(page.locator("[data-solution]").first).to_be_visible()
+    expect(page.locator("[data-case-code]").first).to_be_visible()
+
+
+def test_agent_and_insights_pages_pass_axe(page: Page, live_site, django_user_model, console_errors):
+    user = django_user_model.objects.create_user("a11y", password="a-long-test-password-42", is_staff=True)
+    user.groups.add(Group.objects.get(name="Agents"), Group.objects.get(name="Support admins"))
+    page.goto(live_site.url + "/agent/login/")
+    assert axe_violations(page) == [], "agent login"
+    page.fill("#id_username", "a11y")
+    page.fill("#id_password", "a-long-test-password-42")
+    page.locator("main button[type=submit]").click()
+    expect(page.locator('[data-action="start"]')).to_be_visible()
+    assert axe_violations(page) == [], "agent home"
+    page.locator('[data-action="start"]').click()
+    expect(page.locator("[data-console]")).to_be_visible()
+    assert axe_violations(page) == [], "console"
+    page.keyboard.press("1")
+    expect(page.locator("[data-console] .timeline li")).to_have_count(1)
+    page.keyboard.press("r")
+    expect(page.locator("[data-console] [data-solution]").first).to_be_visible()
+    assert axe_violations(page) == [], "console result"
+    code = page.locator("[data-case-code]").first.get_attribute("data-case-code")
+    ticket = Ticket.objects.create(
+        diagnosis=Diagnosis.objects.get(code=code), name="王老板", phone="13800138000"
+    )
+    page.goto(f"{live_site.url}/agent/tickets/{ticket.reference}/")
+    assert axe_violations(page) == [], "ticket"
+    page.goto(live_site.url + "/insights/")
+    expect(page.locator("canvas[data-chart]").first).to_be_visible()
+    assert axe_violations(page) == [], "insights"
+    assert console_errors == []
+
+
+def test_language_switch_keeps_the_diagnosis(page: Page, live_site):
+    page.goto(live_site.url)
+    page.locator('[data-action="start"]').click()
+    page.locator('form[data-question] button[name="answer"]').first.click()
+    expect(page).to_have_url(re.compile(r"/q/2/$"))
+    url = page.url
+    page.locator('[data-action="language"]').click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert page.url == url
+    expect(page.locator('button[value="unsure"]')).to_have_text("Not sure")
+    page.locator('[data-action="back"]').click()
+    expect(page.locator('button[aria-pressed="true"]')).to_have_count(1)  # the answer is still there

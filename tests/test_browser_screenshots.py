@@ -1,0 +1,90 @@
+"""Screenshots of the main pages at desktop and phone sizes.
+
+The suite saves them under ``test-results/screenshots``; ``make screenshots`` writes
+them to ``docs/screenshots`` instead, where the README shows them.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from wizard.models import Answer, Diagnosis, KnowledgeRevision
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+OUT = Path(
+    os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-results" / "screenshots")
+)
+
+
+def some_history(revision: KnowledgeRevision) -> None:
+    """A few weeks of made-up diagnoses so the insights charts have something to show."""
+    rng = random.Random(7)
+    causes = [c["slug"] for c in revision.payload["causes"]]
+    questions = [q["slug"] for q in revision.payload["questions"]][:8]
+    for _ in range(120):
+        fixed = rng.random() < 0.6
+        diagnosis = Diagnosis.objects.create(
+            revision=revision,
+            status=rng.choice(["diagnosed", "resolved", "escalated", "in-progress"]),
+            top_cause=rng.choice(causes),
+            question_count=rng.randint(3, 8),
+            is_fixed=fixed if rng.random() < 0.7 else None,
+            fixed_by="restart-check-network" if fixed else "",
+        )
+        for position, question in enumerate(rng.sample(questions, 3), start=1):
+            Answer.objects.create(
+                diagnosis=diagnosis,
+                position=position,
+                question=question,
+                option=rng.choice(["unsure", "yes", "no"]),
+            )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, size):
+    OUT.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport=SIZES[size], locale="zh-CN", device_scale_factor=1)
+    page = context.new_page()
+    page.goto(live_site.url)
+    page.screenshot(path=OUT / f"landing-{size}.png", full_page=True)
+    page.locator('[data-action="start"]').click()
+    expect(page.locator("form[data-question]")).to_be_visible()
+    page.screenshot(path=OUT / f"question-{size}.png", full_page=True)
+    for _ in range(2):
+        page.locator('form[data-question] button[name="answer"]').first.click()
+        page.wait_for_timeout(300)
+    if page.locator('[data-action="results"]').count():
+        page.locator('[data-action="results"]').click()
+    expect(page.locator("[data-cause]").first).to_be_visible()
+    page.screenshot(path=OUT / f"result-{size}.png", full_page=True)
+
+    user = django_user_model.objects.create_user(
+        f"shots-{size}", password="a-long-test-password-42", is_staff=True
+    )
+    user.groups.add(Group.objects.get(name="Agents"), Group.objects.get(name="Support admins"))
+    page.goto(live_site.url + "/agent/login/")
+    page.fill("#id_username", f"shots-{size}")
+    page.fill("#id_password", "a-long-test-password-42")
+    page.locator("main button[type=submit]").click()
+    page.locator('[data-action="start"]').click()
+    expect(page.locator("[data-console]")).to_be_visible()
+    page.keyboard.press("1")
+    expect(page.locator("[data-console] .timeline li")).to_have_count(1)
+    page.screenshot(path=OUT / f"agent-console-{size}.png", full_page=True)
+
+    some_history(KnowledgeRevision.objects.latest())
+    page.goto(live_site.url + "/insights/")
+    expect(page.locator("canvas[data-chart]").first).to_be_visible()
+    page.wait_for_timeout(300)
+    page.screenshot(path=OUT / f"insights-{size}.png", full_page=True)
+    context.close()
+    for name in ("landing", "question", "result", "agent-console", "insights"):
+        assert (OUT / f"{name}-{size}.png").stat().st_size > 10_000
