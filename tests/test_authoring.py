@@ -272,3 +272,40 @@ def test_hostile_steps_are_inert_in_the_admin_preview(admin_client):
     page = admin_client.get(reverse("admin:wizard_solution_change", args=[solution.pk])).content.decode()
     preview = re.search(r'<div class="steps-preview"[^>]*>(.*?)</div>', page, re.S).group(1)
     assert_inert(preview)
+
+
+# --- Import / export in the admin --------------------------------------------------------
+
+
+def test_admin_download_and_upload_round_trip(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    exported = admin_client.get(reverse("admin:wizard_export"))
+    assert exported["Content-Type"].startswith("application/json")
+    assert "attachment" in exported["Content-Disposition"]
+    text = exported.content.decode().replace('"prior": 1.2', '"prior": 2.5', 1)
+    upload = SimpleUploadedFile("knowledge.json", text.encode(), content_type="application/json")
+    preview = admin_client.post(reverse("admin:wizard_import"), {"file": upload}, **EN)
+    html = preview.content.decode()
+    assert preview.status_code == 200 and 'data-import="preview"' in html
+    changed = [c for c in Cause.objects.all() if c.prior == 2.5]
+    assert changed == []  # a preview changes nothing
+    applied = admin_client.post(reverse("admin:wizard_import"), {"text": text, "apply": "1"})
+    assert applied.status_code == 302
+    assert Cause.objects.filter(prior=2.5).exists()
+    assert (
+        KnowledgeRevision.objects.latest().number
+        == KnowledgeRevision.objects.order_by("number").first().number
+    )
+
+
+def test_admin_upload_of_a_bad_file_names_the_problem_and_changes_nothing(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    exported = admin_client.get(reverse("admin:wizard_export")).content.decode()
+    broken = exported.replace('"symptom": "', '"symptom": "no-such-', 1)
+    upload = SimpleUploadedFile("knowledge.json", broken.encode(), content_type="application/json")
+    response = admin_client.post(reverse("admin:wizard_import"), {"file": upload}, **EN)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-import="problems"' in html and "no-such-" in html

@@ -207,6 +207,8 @@ class KnowledgeRevisionAdmin(admin.ModelAdmin):
             path("preview/", view(authoring.preview), name="wizard_preview"),
             path("markdown-preview/", view(authoring.markdown_preview), name="wizard_markdown_preview"),
             path("learning/", view(authoring.learning), name="wizard_learning"),
+            path("export/", view(authoring.export), name="wizard_export"),
+            path("import/", view(authoring.import_view), name="wizard_import"),
             path("<int:number>/", view(authoring.revision), name="wizard_revision"),
             path("<int:number>/republish/", view(authoring.republish), name="wizard_republish"),
             *super().get_urls(),

@@ -14,15 +14,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import authoring, flow, knowledge
+from .. import authoring, flow, interchange, knowledge
 from .. import learning as learn
 from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
+
+MAX_IMPORT_BYTES = 5 * 2**20
 
 MODELS = {
     "category": Category,
@@ -274,3 +277,48 @@ def learning(request: HttpRequest) -> HttpResponse:
         evidence_cases=learn.EVIDENCE_CASES,
     )
     return TemplateResponse(request, "admin/wizard/learning.html", context)
+
+
+def export(request: HttpRequest) -> HttpResponse:
+    """Download all the knowledge content, drafts included, as one JSON file."""
+    if not request.user.has_perm("wizard.view_cause"):
+        raise PermissionDenied
+    response = HttpResponse(interchange.export_json(), content_type="application/json; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.json"'
+    return response
+
+
+def import_view(request: HttpRequest) -> HttpResponse:
+    """Upload a knowledge file: checked and previewed first, applied on confirmation.
+
+    The uploaded text travels back in a hidden field between the preview and the
+    confirmation, so nothing is stored on the server until the admin applies it.
+    """
+    if not request.user.has_perm("wizard.change_cause"):
+        raise PermissionDenied
+    report = None
+    text = ""
+    replace = request.POST.get("replace") == "on"
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        raw = upload.read(MAX_IMPORT_BYTES + 1) if upload else request.POST.get("text", "").encode()
+        if len(raw) > MAX_IMPORT_BYTES:
+            messages.error(
+                request, _("The file is larger than %(mb)s MB.") % {"mb": MAX_IMPORT_BYTES // 2**20}
+            )
+        elif not raw:
+            messages.error(request, _("Choose a knowledge file to upload."))
+        else:
+            apply_now = request.POST.get("apply") == "1"
+            report = interchange.import_json(raw, dry_run=not apply_now, replace=replace)
+            if apply_now and report.ok:
+                messages.success(
+                    request, _("Imported. The changes are drafts: check the health report, then publish.")
+                )
+                return HttpResponseRedirect(reverse("admin:wizard_health"))
+            text = raw.decode("utf-8", errors="replace")
+    context = _context(request, _("Import knowledge"), report=report, text=text, replace=replace)
+    return TemplateResponse(
+        request, "admin/wizard/import.html", context, status=400 if report and not report.ok else 200
+    )
