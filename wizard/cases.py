@@ -7,11 +7,14 @@ questions were answered, and the final ranking once the wizard stops.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import flow
-from .knowledge import Snapshot, get_snapshot, text
+from .forms import AnswerForm
+from .knowledge import UNSURE, Snapshot, get_snapshot, text
 from .models import Diagnosis
 
 
@@ -21,6 +24,49 @@ def answers_of(diagnosis: Diagnosis) -> list[flow.Given]:
 
 def evaluate(diagnosis: Diagnosis, snapshot: Snapshot, answers: list[flow.Given]) -> flow.Position:
     return flow.evaluate(snapshot, answers, tried=diagnosis.tried, extended=diagnosis.wants_more)
+
+
+@dataclass
+class Submission:
+    """What became of an answer: "recorded", "unchanged" (a double submit), "conflict"
+    (someone answered first), "not-current" (not the question asked at that step),
+    "bad-option" (not one of its answers) or "finished" (no question at that step)."""
+
+    outcome: str
+    answers: list[flow.Given]
+    is_finished: bool = False
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.outcome in ("recorded", "unchanged")
+
+
+def submit_answer(
+    diagnosis: Diagnosis, answers: list[flow.Given], number: int, data, *, by=None
+) -> Submission:
+    """Check an answer to step ``number`` against the question asked there, and store it."""
+    snapshot = get_snapshot(diagnosis.revision_id)
+    if not 1 <= number <= len(answers) + 1:
+        return Submission("not-current", answers)
+    position = evaluate(diagnosis, snapshot, answers[: number - 1])
+    if position.is_finished:
+        return Submission("finished", answers, is_finished=True)
+    expected = snapshot.questions[position.step.question]
+    form = AnswerForm(data)
+    if not form.is_valid() or form.cleaned_data["question"] != expected["slug"]:
+        return Submission("not-current", answers)
+    option = form.cleaned_data["answer"]
+    if option != UNSURE and option not in {a["slug"] for a in expected["answers"]}:
+        return Submission("bad-option", answers)
+    seen = form.cleaned_data["seen"]
+    outcome = diagnosis.record_answer(
+        number, expected["slug"], option, seen=len(answers) if seen is None else seen, by=by, answers=answers
+    )
+    if outcome == "conflict":
+        return Submission(outcome, answers_of(diagnosis))
+    if outcome == "recorded":
+        answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
+    return Submission(outcome, answers, is_finished=advance(diagnosis, answers).is_finished)
 
 
 def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = False) -> flow.Position:

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import cases, flow
-from ..forms import AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
+from ..forms import AgentStartForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
 from .merchant import HtmxHttpRequest, language, page, see_other
@@ -56,6 +56,19 @@ class AgentLoginView(auth_views.LoginView):
 
 def _case(code: str) -> Diagnosis | None:
     return Diagnosis.objects.select_related("agent").filter(code=normalise_case_code(code)).first()
+
+
+def with_case(view):
+    """Load the case named by the URL's code, or answer with the console's 404."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, code: str, *args, **kwargs) -> HttpResponse:
+        diagnosis = _case(code)
+        if diagnosis is None:
+            return _not_found(request, code)
+        return view(request, diagnosis, *args, **kwargs)
+
+    return wrapper
 
 
 def _not_found(request: HtmxHttpRequest, code: str) -> HttpResponse:
@@ -214,77 +227,36 @@ def _console(
 
 @require_GET
 @agent_required
-def console(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = _case(code)
-    if diagnosis is None:
-        return _not_found(request, code)
+@with_case
+def console(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     step = request.GET.get("step", "")
     return _console(request, diagnosis, number=int(step) if step.isdigit() else None)
 
 
 @require_POST
 @agent_required
-def answer(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
-    diagnosis = _case(code)
-    if diagnosis is None:
-        return _not_found(request, code)
+@with_case
+def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     if "notes" in request.POST:  # typed notes travel with the answer, so none are lost
         _save_notes(diagnosis, request.POST["notes"], request.user)
-    snapshot = get_snapshot(diagnosis.revision_id)
-    answers = [flow.Given(*given) for given in diagnosis.given()]
-    form = AnswerForm(request.POST)
-    position = (
-        cases.evaluate(diagnosis, snapshot, answers[: number - 1])
-        if 1 <= number <= len(answers) + 1
-        else None
+    submission = cases.submit_answer(
+        diagnosis, cases.answers_of(diagnosis), number, request.POST, by=request.user
     )
-    if position is None or position.is_finished or not form.is_valid():
-        return _console(
-            request,
-            diagnosis,
-            error=_("That answer does not match the question being asked now."),
-            status=400,
+    if submission.outcome == "conflict":
+        error = _(
+            "The merchant (or another agent) answered this step a moment ago. Here is where the case stands now."
         )
-    expected = snapshot.questions[position.step.question]
-    option = form.cleaned_data["answer"]
-    if form.cleaned_data["question"] != expected["slug"] or (
-        option != UNSURE and option not in {a["slug"] for a in expected["answers"]}
-    ):
-        return _console(
-            request,
-            diagnosis,
-            number=number,
-            error=_("That answer does not match the question being asked now."),
-            status=400,
-        )
-    seen = form.cleaned_data["seen"]
-    outcome = diagnosis.record_answer(
-        number,
-        expected["slug"],
-        option,
-        seen=len(answers) if seen is None else seen,
-        by=request.user,
-        answers=answers,
-    )
-    if outcome == "conflict":
-        return _console(
-            request,
-            diagnosis,
-            error=_(
-                "The merchant (or another agent) answered this step a moment ago. Here is where the case stands now."
-            ),
-            status=409,
-        )
-    cases.advance(diagnosis, cases.answers_of(diagnosis))
+        return _console(request, diagnosis, error=error, status=409)
+    if not submission.is_accepted:
+        error = _("That answer does not match the question being asked now.")
+        return _console(request, diagnosis, number=number, error=error, status=400)
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
 
 
 @require_POST
 @agent_required
-def finish(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = _case(code)
-    if diagnosis is None:
-        return _not_found(request, code)
+@with_case
+def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     if diagnosis.is_open:
         cases.advance(diagnosis, cases.answers_of(diagnosis), stop=True)
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
@@ -306,10 +278,8 @@ def _save_notes(diagnosis: Diagnosis, notes: str, user) -> None:
 
 @require_POST
 @agent_required
-def notes(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = _case(code)
-    if diagnosis is None:
-        return _not_found(request, code)
+@with_case
+def notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     form = NotesForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("Notes are too long."), status=400)
@@ -322,12 +292,10 @@ def notes(request: HtmxHttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 @agent_required
-def outcome(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = _case(code)
-    if diagnosis is None:
-        return _not_found(request, code)
+@with_case
+def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
-    answers = [flow.Given(*given) for given in diagnosis.given()]
+    answers = cases.answers_of(diagnosis)
     solutions = [
         (s["slug"], s["title"])
         for s in flow.result(snapshot, answers, language(), tried=diagnosis.tried).solutions
@@ -363,10 +331,8 @@ def outcome(request: HtmxHttpRequest, code: str) -> HttpResponse:
 
 @require_GET
 @agent_required
-def summary(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = _case(code)
-    if diagnosis is None:
-        return _not_found(request, code)
+@with_case
+def summary(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
     rows = list(diagnosis.answers.select_related("answered_by").order_by("position"))
     answers = [flow.Given(a.question, a.option) for a in rows]

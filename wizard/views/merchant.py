@@ -8,6 +8,8 @@ without JavaScript.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from .. import cases, flow
-from ..forms import AnswerForm, CaseCodeForm, EscalationForm, FeedbackForm, StartForm
+from ..forms import CaseCodeForm, EscalationForm, FeedbackForm, StartForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number
 from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
 
@@ -58,6 +60,19 @@ def load(code: str) -> Diagnosis | None:
 
 
 given_answers = cases.answers_of
+
+
+def with_diagnosis(view):
+    """Load the diagnosis named by the URL's case code, or answer with the friendly 404."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, code: str, *args, **kwargs) -> HttpResponse:
+        diagnosis = load(code)
+        if diagnosis is None:
+            return not_found(request, code)
+        return view(request, diagnosis, *args, **kwargs)
+
+    return wrapper
 
 
 # ---------------------------------------------------------------------------------------
@@ -109,10 +124,8 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
 
 
 @require_GET
-def resume(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
+@with_diagnosis
+def resume(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     answers = given_answers(diagnosis)
     snapshot = get_snapshot(diagnosis.revision_id)
     if (
@@ -150,108 +163,53 @@ def _question_page(
 
 
 @require_http_methods(["GET", "POST"])
-def step(request: HtmxHttpRequest, code: str, number: int) -> HttpResponse:
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
+@with_diagnosis
+def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     answers = given_answers(diagnosis)
-    snapshot = get_snapshot(diagnosis.revision_id)
     current = len(answers) + 1
-
-    if number < 1 or number > current:
-        if request.method == "GET" or cases.evaluate(diagnosis, snapshot, answers).is_finished:
-            return see_other(reverse("wizard:resume", args=[diagnosis.code]))
-        return _question_page(
-            request,
-            diagnosis,
-            answers,
-            current,
-            error=_(
-                "That question is not the one being asked now. Here is the current one; your answers are kept."
-            ),
-            status=400,
-        )
-
-    position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
-    if position.is_finished:
-        return see_other(reverse("wizard:result", args=[diagnosis.code]))
-    expected = snapshot.questions[position.step.question]
-
     if request.method == "GET":
+        if not 1 <= number <= current:
+            return see_other(reverse("wizard:resume", args=[diagnosis.code]))
+        position = cases.evaluate(diagnosis, get_snapshot(diagnosis.revision_id), answers[: number - 1])
+        if position.is_finished:
+            return see_other(reverse("wizard:result", args=[diagnosis.code]))
         return _question_page(request, diagnosis, answers, number)
 
-    form = AnswerForm(request.POST)
-    if not form.is_valid() or form.cleaned_data["question"] != expected["slug"]:
-        return _question_page(
-            request,
-            diagnosis,
-            answers,
-            number,
-            error=_(
-                "That answer was for a question that is not the one being asked now. Your answers are kept; please answer this one."
-            ),
-            status=400,
-        )
-    option = form.cleaned_data["answer"]
-    if option != UNSURE and option not in {a["slug"] for a in expected["answers"]}:
-        return _question_page(
-            request,
-            diagnosis,
-            answers,
-            number,
-            error=_(
-                "That is not one of the answers to this question. Please choose one of the buttons below."
-            ),
-            status=400,
-        )
-
-    seen = form.cleaned_data["seen"]
-    outcome = diagnosis.record_answer(
-        number,
-        expected["slug"],
-        option,
-        seen=len(answers) if seen is None else seen,
-        by=request.user if request.user.is_authenticated else None,
-        answers=answers,
-    )
-    if outcome == "conflict":
-        answers = given_answers(diagnosis)
-        if cases.evaluate(diagnosis, snapshot, answers).is_finished:
+    by = request.user if request.user.is_authenticated else None
+    submission = cases.submit_answer(diagnosis, answers, number, request.POST, by=by)
+    if submission.is_accepted or submission.outcome == "finished":
+        if submission.is_finished:
             return see_other(reverse("wizard:result", args=[diagnosis.code]))
-        return _question_page(
-            request,
-            diagnosis,
-            answers,
-            len(answers) + 1,
-            error=_(
-                "This step was just answered elsewhere (another tab or an agent). "
-                "Here is where the diagnosis stands now; nothing was lost."
-            ),
-            status=409,
+        return see_other(reverse("wizard:step", args=[diagnosis.code, len(submission.answers) + 1]))
+    answers = submission.answers
+    if submission.outcome == "conflict":
+        if cases.evaluate(diagnosis, get_snapshot(diagnosis.revision_id), answers).is_finished:
+            return see_other(reverse("wizard:result", args=[diagnosis.code]))
+        error = _(
+            "This step was just answered elsewhere (another tab or an agent). "
+            "Here is where the diagnosis stands now; nothing was lost."
         )
-    if outcome == "recorded":
-        answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
-    if cases.advance(diagnosis, answers).is_finished:
-        return see_other(reverse("wizard:result", args=[diagnosis.code]))
-    return see_other(reverse("wizard:step", args=[diagnosis.code, len(answers) + 1]))
+        return _question_page(request, diagnosis, answers, len(answers) + 1, error=error, status=409)
+    if submission.outcome == "bad-option":
+        error = _("That is not one of the answers to this question. Please choose one of the buttons below.")
+        return _question_page(request, diagnosis, answers, number, error=error, status=400)
+    error = _("That question is not the one being asked now. Here is the current one; your answers are kept.")
+    shown = number if 1 <= number <= current else current
+    return _question_page(request, diagnosis, answers, shown, error=error, status=400)
 
 
 @require_POST
-def finish(request: HtmxHttpRequest, code: str) -> HttpResponse:
+@with_diagnosis
+def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """ "Show results now": stop asking, whatever the engine would still ask."""
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
     if diagnosis.status == Diagnosis.Status.IN_PROGRESS:
         cases.advance(diagnosis, given_answers(diagnosis), stop=True)
     return see_other(reverse("wizard:result", args=[diagnosis.code]))
 
 
 @require_GET
-def result(request: HtmxHttpRequest, code: str) -> HttpResponse:
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
+@with_diagnosis
+def result(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return _result_page(request, diagnosis)
 
 
@@ -283,11 +241,9 @@ def _result_page(
 
 
 @require_POST
-def feedback(request: HtmxHttpRequest, code: str) -> HttpResponse:
+@with_diagnosis
+def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """ "Did it work?": fixed by a step, or not fixed after trying some steps."""
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
     snapshot = get_snapshot(diagnosis.revision_id)
     answers = given_answers(diagnosis)
     # Any step ever suggested may be named: the list shrinks as steps fail.
@@ -325,11 +281,9 @@ def feedback(request: HtmxHttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-def ask_more(request: HtmxHttpRequest, code: str) -> HttpResponse:
+@with_diagnosis
+def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """Not fixed: keep narrowing down with the questions that still help."""
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
     answers = given_answers(diagnosis)
     Diagnosis.objects.filter(pk=diagnosis.pk).update(wants_more=True, status=Diagnosis.Status.IN_PROGRESS)
     diagnosis.wants_more, diagnosis.status = True, Diagnosis.Status.IN_PROGRESS
@@ -339,11 +293,9 @@ def ask_more(request: HtmxHttpRequest, code: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def escalate(request: HtmxHttpRequest, code: str) -> HttpResponse:
+@with_diagnosis
+def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """Hand the case to a person: a ticket with the whole diagnosis attached."""
-    diagnosis = load(code)
-    if diagnosis is None:
-        return not_found(request, code)
     if request.method == "GET":
         form = EscalationForm(
             initial={"token": get_random_string(32), "merchant_number": diagnosis.merchant_number}
