@@ -62,6 +62,12 @@ def test_merchant_flow_with_javascript(page: Page, live_site, console_errors):
     expect(page.locator("form[data-question]")).to_be_visible()
     page.evaluate("window.__sameDocument = true")
 
+    # Change the earlier answer: the questions after it are asked afresh.
+    code = page.locator("[data-case-code]").first.get_attribute("data-case-code")
+    page.locator('form[data-question] button[value="unsure"]').click()
+    expect(page).to_have_url(re.compile(r"/q/2/$"))
+    assert list(Diagnosis.objects.get(code=code).answers.values_list("position", "option")) == [(1, "unsure")]
+
     answer_until_result(page)
     expect(page.locator("[data-cause]").first).to_be_visible()
     probabilities = [
