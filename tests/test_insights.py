@@ -47,7 +47,9 @@ def make_case(
         Answer.objects.create(diagnosis=diagnosis, position=position, question=question, option=option)
     if days_ago:
         when = timezone.now() - timedelta(days=days_ago)
-        Diagnosis.objects.filter(pk=diagnosis.pk).update(created=when, updated=when)
+        Diagnosis.objects.filter(pk=diagnosis.pk).update(
+            created=when, updated=when, day=timezone.localdate(when)
+        )
     return diagnosis
 
 

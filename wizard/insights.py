@@ -12,11 +12,10 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .knowledge import UNSURE, get_snapshot, latest_revision_number, text
@@ -44,14 +43,6 @@ class Figures:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    return (
-        datetime.combine(start, time.min, tzinfo=tz),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
-    )
-
-
 def _counts():
     return {
         "started": Count("id"),
@@ -75,8 +66,7 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def figures(start: date, end: date, *, revision: int | None = None, language: str = "zh-hans") -> Figures:
-    low, high = _bounds(start, end)
-    diagnoses = Diagnosis.objects.filter(created__gte=low, created__lt=high)
+    diagnoses = Diagnosis.objects.filter(day__gte=start, day__lte=end)
     archived = ArchivedDay.objects.filter(day__gte=start, day__lte=end)
     if revision is not None:
         diagnoses = diagnoses.filter(revision_id=revision)
@@ -95,9 +85,7 @@ def figures(start: date, end: date, *, revision: int | None = None, language: st
     result.totals = _finish(totals)
 
     by_day: dict[date, dict[str, Any]] = {}
-    for row in (
-        diagnoses.annotate(day=TruncDate("created")).values("day").annotate(**_counts()).order_by("day")
-    ):
+    for row in diagnoses.values("day").annotate(**_counts()).order_by("day"):
         by_day[row["day"]] = row
     _merge_archived(by_day, archived, key=lambda d: d.day, name="day")
     result.days = [_finish(by_day[d]) for d in sorted(by_day)]

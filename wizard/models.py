@@ -17,6 +17,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 slug_validator = RegexValidator(
@@ -393,6 +394,8 @@ class Diagnosis(TimeStamped):
     merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
     phone = models.CharField(_("caller's phone"), max_length=20, blank=True)
     provider = models.SlugField(_("provider"), max_length=80, blank=True)
+    # The local day it started: insights group by it without date arithmetic per row.
+    day = models.DateField(_("day"), default=timezone.localdate, editable=False)
     # Kept up to date as the diagnosis moves, so that insights are plain aggregates.
     current_question = models.SlugField(_("question being asked"), max_length=80, blank=True)
     top_cause = models.SlugField(_("leading cause"), max_length=80, blank=True)
@@ -409,8 +412,8 @@ class Diagnosis(TimeStamped):
         permissions = [("view_insights", _("Can see what merchants hit (insights)"))]
         indexes = [
             models.Index(fields=("status", "created"), name="diagnosis_status_created"),
-            models.Index(fields=("created",), name="diagnosis_created"),
-            models.Index(fields=("revision", "created"), name="diagnosis_revision_created"),
+            models.Index(fields=("day", "status"), name="diagnosis_day_status"),
+            models.Index(fields=("revision", "day"), name="diagnosis_revision_day"),
             models.Index(fields=("top_cause", "is_fixed"), name="diagnosis_cause_fixed"),
         ]
 

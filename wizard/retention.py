@@ -12,7 +12,6 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .insights import CONCLUDED, GIVEN_UP_AFTER
@@ -36,7 +35,7 @@ def purge(cutoff: datetime, *, dry_run: bool = False) -> int:
             )
         return days[key]
 
-    keyed = old.annotate(day=TruncDate("created"))
+    keyed = old
     for row in keyed.values("day", "revision", "channel").annotate(
         started=Count("id"),
         diagnosed=Count("id", filter=Q(status__in=CONCLUDED)),
@@ -55,11 +54,11 @@ def purge(cutoff: datetime, *, dry_run: bool = False) -> int:
         ]
 
     questions: dict[tuple, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    answers = Answer.objects.filter(diagnosis__in=old).annotate(day=TruncDate("diagnosis__created"))
-    for row in answers.values("day", "diagnosis__revision", "diagnosis__channel", "question").annotate(
-        n=Count("id"), unsure=Count("id", filter=Q(option=UNSURE))
-    ):
-        stats = questions[(row["day"], row["diagnosis__revision"], row["diagnosis__channel"])][
+    answers = Answer.objects.filter(diagnosis__in=old)
+    for row in answers.values(
+        "diagnosis__day", "diagnosis__revision", "diagnosis__channel", "question"
+    ).annotate(n=Count("id"), unsure=Count("id", filter=Q(option=UNSURE))):
+        stats = questions[(row["diagnosis__day"], row["diagnosis__revision"], row["diagnosis__channel"])][
             row["question"]
         ]
         stats[0] += row["n"]
