@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from .markup import render_markdown
 from .models import (
     Answer,
+    CaseEvent,
     Category,
     Cause,
     CauseSolution,
@@ -232,6 +233,17 @@ class AnswerInline(admin.TabularInline):
     can_delete = False
 
 
+class CaseEventInline(admin.TabularInline):
+    model = CaseEvent
+    extra = 0
+    fields = ("created", "kind", "actor", "detail")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Diagnosis)
 class DiagnosisAdmin(admin.ModelAdmin):
     list_display = ("display_code", "channel", "status", "revision", "language", "created")
@@ -253,7 +265,7 @@ class DiagnosisAdmin(admin.ModelAdmin):
         "created",
         "updated",
     )
-    inlines = (AnswerInline,)
+    inlines = (AnswerInline, CaseEventInline)
     date_hierarchy = "created"
 
 
