@@ -446,9 +446,10 @@ class Diagnosis(TimeStamped):
         answer to an earlier step replaces it (and the steps after it, which depended on
         it) only if nothing changed since the page was shown; otherwise someone else (an
         agent, the merchant, another tab) answered in between and it is a "conflict": no
-        answer is lost or duplicated.
+        answer is lost or duplicated. Pass ``answers`` (from :meth:`given`) when the
+        caller has them already, to save a query.
         """
-        answers = self.given()
+        answers = self.given() if answers is None else [tuple(answer) for answer in answers]
         if number <= len(answers) and answers[number - 1] == (question, option):
             return "unchanged"  # a double submit
         if number <= len(answers) and seen != len(answers):
