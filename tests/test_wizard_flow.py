@@ -329,7 +329,7 @@ def test_a_wizard_step_costs_a_bounded_number_of_queries(client, seeded, django_
             response = client.get(reverse("wizard:step", args=[diagnosis.code, number]))
         assert response.status_code == 200
         question = response.context["question"]
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(6):
             answer(client, diagnosis, number, question["slug"], "unsure")
 
 
@@ -373,7 +373,7 @@ def test_step_queries_do_not_grow_with_the_knowledge(
         with django_assert_max_num_queries(4):
             response = client.get(reverse("wizard:step", args=[diagnosis.code, number]))
         question = response.context["question"]
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(6):
             answer(client, diagnosis, number, question["slug"], "yes")
 
 
