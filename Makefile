@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .PHONY: run test install install-dev migrate messages knowledge accounts lint format clean
+.PHONY: test-postgres benchmark benchmark-quick
 
 run: install migrate messages knowledge accounts
 	@echo ""
@@ -18,6 +19,21 @@ test: install-dev messages
 	$(BIN)/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
+
+# The database tests again on PostgreSQL with the Redis cache (both must be running; see
+# README, "Production"). pytest-django creates and drops the test_postgres database.
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
+
+test-postgres: install-dev messages
+	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not browser"
+
+# Figures for docs/performance.md (the HTTP part needs PostgreSQL and Redis running).
+benchmark: install messages
+	OPENBLAS_NUM_THREADS=1 DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) manage.py benchmark
+
+benchmark-quick: install messages
+	OPENBLAS_NUM_THREADS=1 DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) manage.py benchmark --quick --output /tmp/performance-quick.md
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'

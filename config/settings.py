@@ -36,6 +36,29 @@ def env_required(name: str) -> str:
     return value
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate limit written "count/seconds" (e.g. "30/600"); "0/…" switches it off."""
+    value = os.environ.get(name, "") or default
+    count, _, seconds = value.partition("/")
+    try:
+        rate = (int(count), int(seconds))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must look like 30/600 (count/seconds), not {value!r}") from None
+    if rate[0] < 0 or rate[1] < 1:
+        raise ImproperlyConfigured(f"{name} needs a count of 0 or more and a window of 1 second or more")
+    return rate
+
+
 PRODUCTION = env_bool("DJANGO_PRODUCTION", False)
 
 if PRODUCTION:
@@ -107,13 +130,22 @@ DATABASES = {
 }
 if PRODUCTION and not os.environ.get("DATABASE_URL"):
     env_required("DATABASE_URL")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Several app servers keep connections open (conn_max_age): check one before reusing
+    # it after PostgreSQL restarted, and never hang a request on an unreachable database.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_required("REDIS_URL") if PRODUCTION else os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # A Redis that stops answering must fail a request (and /readyz) quickly, not hang it.
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Several deployments (or test runs) may share one Redis: keep their keys apart.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -129,6 +161,32 @@ AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 1  # hours
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Lock out a username from one address: a call centre shares one public address, so
+# locking the address alone would let one mistyped password lock every agent out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's address as the load balancer saw it (see TRUSTED_PROXY_COUNT), or every
+# user behind the proxy would share one lockout (STACK.md, trap 7).
+AXES_CLIENT_IP_CALLABLE = "wizard.ratelimit.client_address"
+
+# How many proxies (load balancer, nginx) sit in front of the app servers and append to
+# X-Forwarded-For. 0 uses the socket's address; the right-most N-th entry otherwise, the
+# one the outermost trusted proxy wrote (entries left of it can be forged by the client).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+
+# Per client address, "count/seconds"; wizard/ratelimit.py. Starting a diagnosis is rare
+# for a real merchant; answers are up to 15 a diagnosis, plus changed answers; asking
+# for a person (a ticket) is rarer still. Limits are generous because many shops share
+# one mobile-network address.
+RATE_LIMITS = {
+    "start": env_rate("RATE_LIMIT_START", "30/600"),
+    "answer": env_rate("RATE_LIMIT_ANSWER", "600/600"),
+    "escalate": env_rate("RATE_LIMIT_ESCALATE", "10/3600"),
+    # Unknown case codes an agent may try, per agent and per address (never exempt):
+    # codes are unguessable only while guessing stays slow.
+    "code-miss": env_rate("RATE_LIMIT_CODE_MISS", "10/900"),
+}
+# Never limited: local tools and the benchmark. Empty in production unless set.
+RATE_LIMIT_EXEMPT = env_list("RATE_LIMIT_EXEMPT", "" if PRODUCTION else "127.0.0.1,::1")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -175,6 +233,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Pages carry the token in their forms and in <body hx-headers>; no script reads the cookie.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -185,10 +247,15 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+    # Load balancers probe over plain HTTP on the private network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)  # one working day
 
 # The wizard: when to stop asking.
 WIZARD_CONFIDENCE = float(os.environ.get("WIZARD_CONFIDENCE", "0.85"))
 WIZARD_QUESTION_BUDGET = int(os.environ.get("WIZARD_QUESTION_BUDGET", "15"))
+# Diagnoses (and the contact details in their tickets) are kept this long by default.
+DIAGNOSIS_RETENTION_DAYS = int(os.environ.get("DIAGNOSIS_RETENTION_DAYS", "365"))
 
 LOGGING = {
     "version": 1,

@@ -14,7 +14,6 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.db.models import Q
 from django.http import HttpResponse, HttpResponseForbidden
 from django.shortcuts import render
@@ -27,6 +26,7 @@ from .. import cases, flow
 from ..forms import AgentStartForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
+from ..ratelimit import address_key, client_address, exhausted, hit
 from .merchant import HtmxHttpRequest, language, page, see_other
 
 AGENTS_GROUP = "Agents"
@@ -82,25 +82,19 @@ def _not_found(request: HtmxHttpRequest, code: str) -> HttpResponse:
 
 # Failed look-ups of case codes are limited per agent and per address, so that codes
 # cannot be guessed by trying many of them.
-MISS_LIMIT = getattr(settings, "AGENT_CODE_MISS_LIMIT", 10)
-MISS_WINDOW = 15 * 60
-
-
 def _miss_keys(request: HtmxHttpRequest) -> list[str]:
-    return [f"agent-miss:user:{request.user.pk}", f"agent-miss:addr:{request.META.get('REMOTE_ADDR', '')}"]
+    return [f"code-miss:user:{request.user.pk}", f"code-miss:addr:{address_key(client_address(request))}"]
 
 
 def _too_many_misses(request: HtmxHttpRequest) -> bool:
-    return any((cache.get(key) or 0) >= MISS_LIMIT for key in _miss_keys(request))
+    limit, window = settings.RATE_LIMITS["code-miss"]
+    return any(exhausted(key, limit, window) for key in _miss_keys(request))
 
 
 def _count_miss(request: HtmxHttpRequest) -> None:
+    limit, window = settings.RATE_LIMITS["code-miss"]
     for key in _miss_keys(request):
-        cache.add(key, 0, MISS_WINDOW)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, MISS_WINDOW)
+        hit(key, limit, window)
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from .. import cases, flow
 from ..forms import CaseCodeForm, EscalationForm, FeedbackForm, StartForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number
 from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
+from ..ratelimit import rate_limit
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -88,6 +89,7 @@ def landing(request: HtmxHttpRequest) -> HttpResponse:
     return page(request, "wizard/landing.html", context)
 
 
+@rate_limit("start")
 @require_POST
 def start(request: HtmxHttpRequest) -> HttpResponse:
     revision_number = latest_revision_number()
@@ -162,6 +164,7 @@ def _question_page(
     return page(request, "wizard/question.html", context, status=status)
 
 
+@rate_limit("answer")
 @require_http_methods(["GET", "POST"])
 @with_diagnosis
 def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
@@ -240,6 +243,7 @@ def _result_page(
     return page(request, "wizard/result.html", context, status=status)
 
 
+@rate_limit("answer")
 @require_POST
 @with_diagnosis
 def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
@@ -280,6 +284,7 @@ def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(reverse("wizard:result", args=[diagnosis.code]) + "?not-fixed=1#next-steps")
 
 
+@rate_limit("answer")
 @require_POST
 @with_diagnosis
 def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
@@ -292,6 +297,7 @@ def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(reverse("wizard:step", args=[diagnosis.code, len(answers) + 1]))
 
 
+@rate_limit("escalate")
 @require_http_methods(["GET", "POST"])
 @with_diagnosis
 def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:

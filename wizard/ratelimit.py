@@ -1,0 +1,157 @@
+"""Who is asking, and how often: the client's address behind proxies, and rate limits.
+
+Counting uses Django's cache API directly (STACK.md, trap 9), so every app server
+shares the counts through Redis. A fixed window per address and scope: the first hit
+creates the counter with the window as its timeout, later hits increment it atomically.
+When the cache is unreachable the limit is not enforced: a merchant in trouble must not
+be turned away because a counter could not be read.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import ngettext
+
+logger = logging.getLogger(__name__)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's IP address as the outermost trusted proxy saw it.
+
+    With ``TRUSTED_PROXY_COUNT = n`` the address is the n-th entry from the right of
+    X-Forwarded-For: each trusted proxy appends the address it received the request
+    from, so everything further left is whatever the client chose to send. Also the
+    address django-axes locks out (``AXES_CLIENT_IP_CALLABLE``).
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [a for a in forwarded if a]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
+            try:
+                address = str(ipaddress.ip_address(candidate))
+            except ValueError:
+                logger.warning("Ignoring a malformed X-Forwarded-For entry: %r", candidate[:100])
+    return address
+
+
+def address_key(address: str) -> str:
+    """The unit a limit counts: one IPv4 address, or one IPv6 /64 (a single home or phone
+    usually gets a whole /64 and could otherwise step around the limit)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _counter(key: str, window: int) -> str:
+    return f"ratelimit:{key}:{int(time.time() // window)}"
+
+
+def exhausted(key: str, limit: int, window: int) -> bool:
+    """True when ``key`` already used up ``limit`` hits in this window (counts nothing)."""
+    try:
+        return (cache.get(_counter(key, window)) or 0) >= limit
+    except Exception:  # see the module docstring
+        logger.exception("Rate limit counter unavailable; letting the request through")
+        return False
+
+
+def hit(key: str, limit: int, window: int) -> bool:
+    """Count one hit on ``key``; True while at most ``limit`` hits fell in this window."""
+    name = _counter(key, window)
+    try:
+        if cache.add(name, 1, timeout=window):
+            count = 1
+        else:
+            try:
+                count = cache.incr(name)
+            except ValueError:  # expired between add() and incr()
+                cache.add(name, 1, timeout=window)
+                count = 1
+    except Exception:  # any cache failure at all: see the module docstring
+        logger.exception("Rate limit counter unavailable; letting the request through")
+        return True
+    return count <= limit
+
+
+def seconds_left(window: int) -> int:
+    return max(1, math.ceil(window - time.time() % window))
+
+
+def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """429 with a message a stressed merchant understands, as a page or htmx partial."""
+    minutes = max(1, math.ceil(retry_after / 60))
+    context = {
+        "message": ngettext(
+            "There were too many requests from your connection in a short time. "
+            "Please try again in %(minutes)d minute. Your answers so far are kept.",
+            "There were too many requests from your connection in a short time. "
+            "Please try again in %(minutes)d minutes. Your answers so far are kept.",
+            minutes,
+        )
+        % {"minutes": minutes},
+    }
+    htmx = getattr(request, "htmx", None)
+    partial = htmx and not htmx.history_restore_request
+    response = render(
+        request,
+        "too_many_requests.html#content" if partial else "too_many_requests.html",
+        context,
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def allowed(request: HttpRequest, scope: str) -> bool:
+    """Count this request against ``scope``; False once the client is over the limit."""
+    limit, window = settings.RATE_LIMITS.get(scope, (0, 1))
+    address = client_address(request)
+    if not limit or address in settings.RATE_LIMIT_EXEMPT:
+        return True
+    key = address_key(address)
+    if hit(f"{scope}:{key}", limit, window):
+        return True
+    logger.info("Rate limit %r reached for %s", scope, key)
+    return False
+
+
+def rate_limit(scope: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable:
+    """Limit a view per client address with the ``settings.RATE_LIMITS[scope]`` rate.
+
+    Only requests with one of ``methods`` count; addresses in ``RATE_LIMIT_EXEMPT`` and a
+    count of 0 are never limited. Settings are read on every request (tests lower them
+    with pytest-django's ``settings`` fixture).
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method in methods and not allowed(request, scope):
+                return too_many_requests(request, seconds_left(settings.RATE_LIMITS[scope][1]))
+            return view(request, *args, **kwargs)
+
+        wrapped.rate_limit_scope = scope  # lets a test check that a view is limited
+        return wrapped
+
+    return decorator
