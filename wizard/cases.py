@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,14 +60,21 @@ def submit_answer(
     if option != UNSURE and option not in {a["slug"] for a in expected["answers"]}:
         return Submission("bad-option", answers)
     seen = form.cleaned_data["seen"]
-    outcome = diagnosis.record_answer(
-        number, expected["slug"], option, seen=len(answers) if seen is None else seen, by=by, answers=answers
-    )
-    if outcome == "conflict":
-        return Submission(outcome, answers_of(diagnosis))
-    if outcome == "recorded":
-        answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
-    return Submission(outcome, answers, is_finished=advance(diagnosis, answers).is_finished)
+    # The answer and the bookkeeping it causes commit together: one commit per answer.
+    with transaction.atomic():
+        outcome = diagnosis.record_answer(
+            number,
+            expected["slug"],
+            option,
+            seen=len(answers) if seen is None else seen,
+            by=by,
+            answers=answers,
+        )
+        if outcome == "recorded":
+            answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
+        if outcome != "conflict":
+            return Submission(outcome, answers, is_finished=advance(diagnosis, answers).is_finished)
+    return Submission(outcome, answers_of(diagnosis))
 
 
 def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = False) -> flow.Position:
