@@ -403,3 +403,18 @@ def test_changing_an_earlier_answer_on_purpose_is_not_a_race(client, seeded):
     )
     assert response.status_code == 303
     assert list(diagnosis.answers.values_list("option", flat=True)) == [first["options"][0]["slug"]]
+
+
+def test_an_answer_posted_to_a_finished_diagnosis_shows_the_result(client, seeded, snapshot):
+    """The wizard stopped asking: a stale or tampered answer lands on the result, never a 500."""
+    diagnosis = start(client)
+    run_to_the_end(client, diagnosis, snapshot, snapshot.causes[0]["slug"])
+    n = diagnosis.answers.count()
+    for number in (n + 1, n + 5):
+        response = answer(client, diagnosis, number, "payment-screen", "unsure")
+        assert response.status_code == 303, number
+        assert response["Location"] in (
+            reverse("wizard:result", args=[diagnosis.code]),
+            reverse("wizard:resume", args=[diagnosis.code]),
+        )
+    assert diagnosis.answers.count() == n

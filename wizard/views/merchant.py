@@ -146,9 +146,15 @@ def _question_page(
     *,
     error: str = "",
     status: int = 200,
+    position: flow.Position | None = None,
 ) -> HttpResponse:
+    """Question ``number``; ``position`` (where the case stood before it) when known."""
     snapshot = get_snapshot(diagnosis.revision_id)
-    position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
+    if position is None:
+        position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
+    if position.is_finished:
+        # Nothing is asked there any more (the diagnosis ended meanwhile): the result.
+        return see_other(reverse("wizard:result", args=[diagnosis.code]))
     lang = language()
     previous = answers[number - 1] if number <= len(answers) else None
     context = {
@@ -174,9 +180,7 @@ def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpRes
         if not 1 <= number <= current:
             return see_other(reverse("wizard:resume", args=[diagnosis.code]))
         position = cases.evaluate(diagnosis, get_snapshot(diagnosis.revision_id), answers[: number - 1])
-        if position.is_finished:
-            return see_other(reverse("wizard:result", args=[diagnosis.code]))
-        return _question_page(request, diagnosis, answers, number)
+        return _question_page(request, diagnosis, answers, number, position=position)
 
     by = request.user if request.user.is_authenticated else None
     submission = cases.submit_answer(diagnosis, answers, number, request.POST, by=by)
@@ -186,8 +190,6 @@ def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpRes
         return see_other(reverse("wizard:step", args=[diagnosis.code, len(submission.answers) + 1]))
     answers = submission.answers
     if submission.outcome == "conflict":
-        if cases.evaluate(diagnosis, get_snapshot(diagnosis.revision_id), answers).is_finished:
-            return see_other(reverse("wizard:result", args=[diagnosis.code]))
         error = _(
             "This step was just answered elsewhere (another tab or an agent). "
             "Here is where the diagnosis stands now; nothing was lost."
