@@ -1357,11 +1357,12 @@ def _findings(
         text = (
             f"**A step at {s.name} size** takes {ms(step_ms)} (page + answer, p50) against "
             f"{ms(2 * pct(s.reference, 50))} for two reference requests ({step_ratio:.2f}×; the page alone "
-            f"{page_ratio:.2f}×). The engine runs {runs:.0f} times per step (twice per request: once for "
-            f"where the case stands, once more for the page or the next step), about {ms(engine_ms)} in all; "
+            f"{page_ratio:.2f}×). The engine runs {runs:.0f} times per step ({s.engine_calls.get('GET', 0):.0f} "
+            f"for the page, {s.engine_calls.get('POST', 0):.0f} for the answer: the question asked at that step "
+            f"to check the answer against, then the next one), about {ms(engine_ms)} in all; "
             f"the answer makes {max(s.post_queries)} queries against the reference's "
-            f"{max(s.reference_queries)} (it reads the case and its answers, reads the answers again while "
-            "recording, writes the answer in a transaction and updates the case's progress)."
+            f"{max(s.reference_queries)} (it reads the case and its answers, then writes the answer and the "
+            "case's progress in one transaction: a commit the read-only reference never waits for)."
         )
         reference2 = 2 * pct(s.reference, 50)
         if excess > 0:
@@ -1371,16 +1372,15 @@ def _findings(
         if step_ratio > limit and excess > 0 and engine_ms / excess >= 0.25:
             once = (step_ms - engine_ms / 2) / reference2
             text += (
-                f" Target ({limit}×) missed by {ms(step_ms - limit * reference2)}. Running the engine once "
-                f"per request instead of twice (the views can hand on the position they computed) would save "
-                f"about {ms(engine_ms / 2)}, to about {once:.2f}×; reading the answers once per answer "
-                "instead of twice saves a query more."
+                f" Target ({limit}×) missed by {ms(step_ms - limit * reference2)}. Checking the answer against "
+                f"the question stored on the case instead of recomputing it would save about "
+                f"{ms(engine_ms / 2)}, to about {once:.2f}×, at the price of trusting a cached value."
             )
         elif step_ratio > limit:
             text += (
                 f" Target ({limit}×) missed by {ms(step_ms - limit * reference2)}. The engine is not the lever "
-                "at this size; the answer's queries are: it reads the answers twice, and writes twice (the "
-                "answer, then the case's progress)."
+                "at this size; the answer's write is: a transaction and its commit, which a read-only "
+                "reference does not pay."
             )
         notes.append(text)
     if isinstance(http, HttpReport):
