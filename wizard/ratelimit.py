@@ -79,14 +79,12 @@ def hit(key: str, limit: int, window: int) -> bool:
     """Count one hit on ``key``; True while at most ``limit`` hits fell in this window."""
     name = _counter(key, window)
     try:
-        if cache.add(name, 1, timeout=window):
-            count = 1
-        else:
-            try:
-                count = cache.incr(name)
-            except ValueError:  # expired between add() and incr()
-                cache.add(name, 1, timeout=window)
-                count = 1
+        # Most hits find the counter there: one round trip. The first of a window
+        # creates it; should two race to create it, the loser's add fails and it counts.
+        try:
+            count = cache.incr(name)
+        except ValueError:
+            count = 1 if cache.add(name, 1, timeout=window) else cache.incr(name)
     except Exception:  # any cache failure at all: see the module docstring
         logger.exception("Rate limit counter unavailable; letting the request through")
         return True
