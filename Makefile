@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .PHONY: run test install install-dev migrate messages knowledge accounts lint format clean
-.PHONY: test-postgres benchmark benchmark-quick
+.PHONY: test-postgres benchmark benchmark-quick screenshots
 
 run: install migrate messages knowledge accounts
 	@echo ""
@@ -34,6 +34,10 @@ benchmark: install messages
 
 benchmark-quick: install messages
 	OPENBLAS_NUM_THREADS=1 DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) manage.py benchmark --quick --output /tmp/performance-quick.md
+
+# The README's pictures: the browser suite's screenshots, written to docs/screenshots.
+screenshots: install-dev messages
+	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/test_browser_screenshots.py -q
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
