@@ -2,7 +2,7 @@
 
 One JSON format (``docs/knowledge-format.md``) serves three purposes: the seed file in
 the repository, the payload stored in every :class:`~wizard.models.KnowledgeRevision`,
-and (later) import/export. Data flows one way:
+and import/export (``interchange.py``, which adds drafts). Data flows one way:
 
     content tables ──compile_payload()──▶ payload ──publish()──▶ KnowledgeRevision
     KnowledgeRevision ──get_snapshot(number)──▶ Snapshot (engine arrays, cached)
