@@ -160,7 +160,7 @@ def ensure_roles() -> None:
     """The groups the roles migration makes (a flushed database has lost them)."""
     from django.apps import apps
 
-    roles = importlib.import_module("wizard.migrations.0005_roles")
+    roles = importlib.import_module("wizard.migrations.0002_roles")
     roles.create_roles(apps, None)
 
 
