@@ -170,12 +170,16 @@ def test_a_handful_of_cases_moves_little(seeded):
 
 
 def test_evidence_suggestions_come_from_what_confirmed_merchants_said(seeded, snapshot):
-    question = next(q for q in snapshot.questions if q["kind"] == "binary")
+    # A yes/no question about a symptom the knowledge does not link to the cause at all.
+    c = snapshot.cause_index["plugin-conflict"]
+    linked = {e["symptom"] for e in snapshot.causes[c]["evidence"]}
+    question = next(q for q in snapshot.questions if q["kind"] == "binary" and q["symptom"] not in linked)
     confirm(seeded, "plugin-conflict", "uninstall-recent-apps", 40, answers=[(question["slug"], "yes")])
     _, evidence = learning.suggestions("en")
     match = [e for e in evidence if e.cause == "plugin-conflict" and e.symptom == question["symptom"]]
-    if match:  # unless the knowledge already says "always"
-        assert match[0].observed == 40 and match[0].suggested in ("always", "often")
+    assert len(match) == 1
+    assert (match[0].observed, match[0].cases, match[0].current) == (40, 40, "")
+    assert match[0].suggested == "often"  # (40 + 10 x 0.05) / (40 + 10) = 0.81
 
 
 def test_applying_suggestions_makes_drafts_only(support_client, seeded):
