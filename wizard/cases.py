@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,26 +59,31 @@ def submit_answer(
     if option != UNSURE and option not in {a["slug"] for a in expected["answers"]}:
         return Submission("bad-option", answers)
     seen = form.cleaned_data["seen"]
-    # The answer and the bookkeeping it causes commit together: one commit per answer.
-    with transaction.atomic():
-        outcome = diagnosis.record_answer(
-            number,
-            expected["slug"],
-            option,
-            seen=len(answers) if seen is None else seen,
-            by=by,
-            answers=answers,
+    given = flow.Given(expected["slug"], option)
+    if number <= len(answers) and answers[number - 1] == given:
+        return Submission(
+            "unchanged", answers, is_finished=evaluate(diagnosis, snapshot, answers).is_finished
         )
-        if outcome == "recorded":
-            answers = [*answers[: number - 1], flow.Given(expected["slug"], option)]
-        if outcome != "conflict":
-            return Submission(outcome, answers, is_finished=advance(diagnosis, answers).is_finished)
-    return Submission(outcome, answers_of(diagnosis))
+    after = [*answers[: number - 1], given]
+    position, fields = progress(diagnosis, snapshot, after)
+    outcome = diagnosis.record_answer(
+        number,
+        given.question,
+        given.option,
+        seen=len(answers) if seen is None else seen,
+        by=by,
+        fields=fields,
+    )
+    if outcome == "conflict":
+        diagnosis.refresh_from_db()
+        return Submission(outcome, answers_of(diagnosis))
+    return Submission(outcome, after, is_finished=position.is_finished)
 
 
-def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = False) -> flow.Position:
-    """Store where the diagnosis stands after ``answers``; ``stop`` ends the questions."""
-    snapshot = get_snapshot(diagnosis.revision_id)
+def progress(
+    diagnosis: Diagnosis, snapshot: Snapshot, answers: list[flow.Given], *, stop: bool = False
+) -> tuple[flow.Position, dict]:
+    """Where the diagnosis stands after ``answers``, and the fields that record it."""
     position = evaluate(diagnosis, snapshot, answers)
     finished = stop or position.is_finished
     p = position.step.posterior
@@ -95,6 +99,12 @@ def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = Fal
             fields["status"] = Diagnosis.Status.DIAGNOSED
     elif diagnosis.status == Diagnosis.Status.DIAGNOSED:
         fields["status"] = Diagnosis.Status.IN_PROGRESS  # an answer was changed: ask again
+    return position, fields
+
+
+def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = False) -> flow.Position:
+    """Store where the diagnosis stands after ``answers``; ``stop`` ends the questions."""
+    position, fields = progress(diagnosis, get_snapshot(diagnosis.revision_id), answers, stop=stop)
     Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields)
     for name, value in fields.items():
         setattr(diagnosis, name, value)

@@ -401,6 +401,11 @@ class Diagnosis(TimeStamped):
     top_cause = models.SlugField(_("leading cause"), max_length=80, blank=True)
     question_count = models.PositiveSmallIntegerField(_("questions answered"), default=0)
     tried = models.JSONField(_("steps tried without success"), default=list, blank=True)
+    # The answers in order, [[question, option], ...], mirrored from the Answer rows in
+    # the same transaction so that a wizard step reads one row. ``version`` counts the
+    # writes to it: a write based on an older version is a race, and is refused.
+    trail = models.JSONField(_("answers so far"), default=list, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=0, editable=False)
     wants_more = models.BooleanField(_("asked for more questions"), default=False)
     feedback_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
     start_token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -435,10 +440,10 @@ class Diagnosis(TimeStamped):
 
     def given(self) -> list[tuple[str, str]]:
         """The answers so far, in order, as (question slug, option slug)."""
-        return list(self.answers.order_by("position").values_list("question", "option"))
+        return [(question, option) for question, option in self.trail]
 
     def record_answer(
-        self, number: int, question: str, option: str, *, seen: int, by=None, answers: list | None = None
+        self, number: int, question: str, option: str, *, seen: int, by=None, fields=None
     ) -> str:
         """Store the answer to step ``number``; returns "recorded", "unchanged" or "conflict".
 
@@ -446,26 +451,34 @@ class Diagnosis(TimeStamped):
         answer to an earlier step replaces it (and the steps after it, which depended on
         it) only if nothing changed since the page was shown; otherwise someone else (an
         agent, the merchant, another tab) answered in between and it is a "conflict": no
-        answer is lost or duplicated. Pass ``answers`` (from :meth:`given`) when the
-        caller has them already, to save a query.
+        answer is lost or duplicated. ``fields`` are written to the diagnosis with it.
         """
-        answers = self.given() if answers is None else [tuple(answer) for answer in answers]
+        answers = self.given()
         if number <= len(answers) and answers[number - 1] == (question, option):
             return "unchanged"  # a double submit
         if number <= len(answers) and seen != len(answers):
             return "conflict"
+        trail = [*answers[: number - 1], (question, option)]
+        changes = {"trail": trail, "version": self.version + 1, **(fields or {})}
         try:
-            # No savepoint of its own: a caller's transaction (see cases.submit_answer)
-            # rolls back whole on a clash, and a step costs two statements fewer.
+            # No savepoint of its own: a caller's transaction rolls back whole on a clash.
             with transaction.atomic(savepoint=False):
                 if number <= len(answers):
                     self.answers.filter(position__gte=number).delete()
                 Answer.objects.create(
                     diagnosis=self, position=number, question=question, option=option, answered_by=by
                 )
-        except IntegrityError:
+                if not Diagnosis.objects.filter(pk=self.pk, version=self.version).update(**changes):
+                    raise StaleTrail
+        except (IntegrityError, StaleTrail):
             return "conflict"  # the same step answered elsewhere a moment earlier
+        for name, value in changes.items():
+            setattr(self, name, value)
         return "recorded"
+
+
+class StaleTrail(Exception):
+    """The diagnosis changed between reading it and writing an answer to it."""
 
 
 class Answer(models.Model):
