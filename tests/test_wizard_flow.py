@@ -418,3 +418,29 @@ def test_an_answer_posted_to_a_finished_diagnosis_shows_the_result(client, seede
             reverse("wizard:resume", args=[diagnosis.code]),
         )
     assert diagnosis.answers.count() == n
+
+
+def test_the_stored_current_question_is_always_the_engines_next_question(client, seeded, snapshot):
+    """Answers are checked against the stored question: it must never drift from the engine."""
+    from wizard import cases
+
+    diagnosis = start(client)
+    for number in range(1, 6):
+        diagnosis.refresh_from_db()
+        position = cases.evaluate(diagnosis, snapshot, cases.answers_of(diagnosis))
+        if position.is_finished:
+            assert diagnosis.current_question == ""
+            break
+        assert diagnosis.current_question == snapshot.questions[position.step.question]["slug"]
+        question = client.get(reverse("wizard:step", args=[diagnosis.code, number])).context["question"]
+        answer(client, diagnosis, number, question["slug"], question["options"][-1]["slug"])
+    # Going back and changing the first answer recomputes it too.
+    first = client.get(reverse("wizard:step", args=[diagnosis.code, 1])).context["question"]
+    client.post(
+        reverse("wizard:step", args=[diagnosis.code, 1]),
+        {"question": first["slug"], "answer": "unsure", "seen": diagnosis.answers.count()},
+    )
+    diagnosis.refresh_from_db()
+    position = cases.evaluate(diagnosis, snapshot, cases.answers_of(diagnosis))
+    assert diagnosis.trail == [[first["slug"], "unsure"]]
+    assert diagnosis.current_question == snapshot.questions[position.step.question]["slug"]

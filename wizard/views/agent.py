@@ -145,6 +145,7 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
         language=language(),
         **form.cleaned_data,
     )
+    cases.advance(diagnosis, [])
     CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.STARTED, actor=request.user)
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
 
