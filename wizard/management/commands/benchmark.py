@@ -1358,11 +1358,11 @@ def _findings(
             f"**A step at {s.name} size** takes {ms(step_ms)} (page + answer, p50) against "
             f"{ms(2 * pct(s.reference, 50))} for two reference requests ({step_ratio:.2f}×; the page alone "
             f"{page_ratio:.2f}×). The engine runs {runs:.0f} times per step ({s.engine_calls.get('GET', 0):.0f} "
-            f"for the page, {s.engine_calls.get('POST', 0):.0f} for the answer: the question asked at that step "
-            f"to check the answer against, then the next one), about {ms(engine_ms)} in all; "
+            f"for the page, {s.engine_calls.get('POST', 0):.0f} for the answer: the next question; the one "
+            f"answered is stored with the case), about {ms(engine_ms)} in all; "
             f"the answer makes {max(s.post_queries)} queries against the reference's "
-            f"{max(s.reference_queries)} (it reads the case and its answers, then writes the answer and the "
-            "case's progress in one transaction: a commit the read-only reference never waits for)."
+            f"{max(s.reference_queries)} (it reads the case, its answers included, then writes the answer and "
+            "the case's progress in one transaction: a commit the read-only reference never waits for)."
         )
         reference2 = 2 * pct(s.reference, 50)
         if excess > 0:
