@@ -46,7 +46,6 @@ LANGUAGES = ("zh-hans", "en")
 SEED_PATH = Path(__file__).resolve().parent / "seed" / "knowledge.json"
 STRENGTHS = {choice.name.lower(): float(choice.value) for choice in Strength}
 UNSURE = "unsure"
-BINARY_ANSWERS = ("yes", "no")
 FIRST_STEP_EFFICACY = 0.7
 LATER_STEP_FACTOR = 0.85
 
