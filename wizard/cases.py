@@ -7,6 +7,7 @@ questions were answered, and the final ranking once the wizard stops.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from . import flow
 from .forms import AnswerForm
 from .knowledge import UNSURE, Snapshot, get_snapshot, text
-from .models import Diagnosis
+from .models import CaseEvent, Diagnosis
 
 
 def answers_of(diagnosis: Diagnosis) -> list[flow.Given]:
@@ -114,6 +115,41 @@ def advance(diagnosis: Diagnosis, answers: list[flow.Given], *, stop: bool = Fal
     for name, value in fields.items():
         setattr(diagnosis, name, value)
     return position
+
+
+def record_outcome(
+    diagnosis: Diagnosis,
+    kind: str,
+    *,
+    solution: str = "",
+    tried: Sequence[str] = (),
+    detail: str = "",
+    by=None,
+) -> None:
+    """What came of a diagnosis, told by the merchant or an agent, attributed and stored.
+
+    ``kind`` is a :class:`CaseEvent.Kind`: "resolved" by ``solution``; "not-fixed" after
+    the steps ``tried`` (evidence from then on, see ``flow.evaluate``); "escalated" to a
+    person; "callback" (nothing changes but the record).
+    """
+    now = timezone.now()
+    fields: dict = {"updated": now}
+    if kind == CaseEvent.Kind.RESOLVED:
+        fields.update(status=Diagnosis.Status.RESOLVED, is_fixed=True, fixed_by=solution, feedback_at=now)
+        detail = detail or solution
+    elif kind == CaseEvent.Kind.NOT_FIXED:
+        tried = list(tried) or [solution]
+        fields.update(tried=list(dict.fromkeys([*diagnosis.tried, *tried])), is_fixed=False, feedback_at=now)
+        detail = detail or ",".join(tried)
+    elif kind == CaseEvent.Kind.ESCALATED:
+        fields.update(status=Diagnosis.Status.ESCALATED, is_fixed=False, feedback_at=now)
+    Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(diagnosis, name, value)
+    if kind == CaseEvent.Kind.NOT_FIXED or not diagnosis.ranking:
+        # Failed steps move the ranking; an early outcome still needs one for insights.
+        advance(diagnosis, answers_of(diagnosis), stop=not diagnosis.is_open)
+    CaseEvent.objects.create(diagnosis=diagnosis, kind=kind, actor=by, detail=detail[:300])
 
 
 def summary(

@@ -303,24 +303,9 @@ def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
             error=" ".join(form.errors.get("__all__", [])) or _("Choose an outcome."),
             status=400,
         )
-    kind = form.cleaned_data["kind"]
-    fields: dict = {"updated": timezone.now()}
-    detail = ""
-    if kind == CaseEvent.Kind.RESOLVED:
-        fields.update(status=Diagnosis.Status.RESOLVED, is_fixed=True, fixed_by=form.cleaned_data["solution"])
-        detail = form.cleaned_data["solution"]
-    elif kind == CaseEvent.Kind.ESCALATED:
-        fields.update(status=Diagnosis.Status.ESCALATED, is_fixed=False)
-    elif kind == CaseEvent.Kind.NOT_FIXED:
-        detail = form.cleaned_data["solution"]
-        fields.update(tried=list(dict.fromkeys([*diagnosis.tried, detail])), is_fixed=False)
-    if kind in (CaseEvent.Kind.RESOLVED, CaseEvent.Kind.ESCALATED, CaseEvent.Kind.NOT_FIXED):
-        fields["feedback_at"] = timezone.now()
-    Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields)
-    if kind == CaseEvent.Kind.NOT_FIXED or not diagnosis.ranking:
-        diagnosis.tried = fields.get("tried", diagnosis.tried)
-        cases.advance(diagnosis, answers, stop=not diagnosis.is_open)
-    CaseEvent.objects.create(diagnosis=diagnosis, kind=kind, actor=request.user, detail=detail)
+    cases.record_outcome(
+        diagnosis, form.cleaned_data["kind"], solution=form.cleaned_data["solution"], by=request.user
+    )
     return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
 
 

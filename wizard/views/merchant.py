@@ -14,7 +14,6 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.crypto import get_random_string
 from django.utils.translation import get_language
@@ -259,30 +258,10 @@ def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     form = FeedbackForm(request.POST, solutions=choices)
     if not form.is_valid():
         return _result_page(request, diagnosis, feedback_form=form, status=400)
-    now = timezone.now()
     if form.cleaned_data["outcome"] == "fixed":
-        fields = {
-            "is_fixed": True,
-            "fixed_by": form.cleaned_data["solution"],
-            "status": Diagnosis.Status.RESOLVED,
-            "feedback_at": now,
-        }
-        if not diagnosis.ranking:
-            fields["ranking"] = flow.result(
-                snapshot, answers, diagnosis.language, tried=diagnosis.tried
-            ).ranking
-        Diagnosis.objects.filter(pk=diagnosis.pk).update(**fields, updated=now)
-        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.RESOLVED, detail=fields["fixed_by"])
+        cases.record_outcome(diagnosis, CaseEvent.Kind.RESOLVED, solution=form.cleaned_data["solution"])
         return see_other(reverse("wizard:result", args=[diagnosis.code]) + "#feedback")
-    tried = list(dict.fromkeys([*diagnosis.tried, *form.cleaned_data["tried"]]))
-    diagnosis.tried = tried
-    Diagnosis.objects.filter(pk=diagnosis.pk).update(
-        tried=tried, is_fixed=False, feedback_at=now, updated=now
-    )
-    CaseEvent.objects.create(
-        diagnosis=diagnosis, kind=CaseEvent.Kind.NOT_FIXED, detail=",".join(form.cleaned_data["tried"])[:300]
-    )
-    cases.advance(diagnosis, answers, stop=True)
+    cases.record_outcome(diagnosis, CaseEvent.Kind.NOT_FIXED, tried=form.cleaned_data["tried"])
     return see_other(reverse("wizard:result", args=[diagnosis.code]) + "?not-fixed=1#next-steps")
 
 
@@ -325,12 +304,7 @@ def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     except IntegrityError:
         ticket = Ticket.objects.get(token=token)  # the same form sent twice at once
     else:
-        if not diagnosis.ranking:
-            cases.advance(diagnosis, answers, stop=True)
-        Diagnosis.objects.filter(pk=diagnosis.pk).update(
-            status=Diagnosis.Status.ESCALATED, updated=timezone.now()
-        )
-        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.ESCALATED, detail=ticket.reference)
+        cases.record_outcome(diagnosis, CaseEvent.Kind.ESCALATED, detail=ticket.reference)
     return see_other(reverse("wizard:escalated", args=[diagnosis.code, ticket.reference]))
 
 
