@@ -254,6 +254,10 @@ if PRODUCTION:
 # The wizard: when to stop asking.
 WIZARD_CONFIDENCE = float(os.environ.get("WIZARD_CONFIDENCE", "0.85"))
 WIZARD_QUESTION_BUDGET = int(os.environ.get("WIZARD_QUESTION_BUDGET", "15"))
+# A merchant who asks for more questions after a result: asked past the usual
+# confidence, up to this one, for this many more questions.
+WIZARD_EXTENDED_CONFIDENCE = 0.97
+WIZARD_EXTENDED_BUDGET = 5
 # Diagnoses (and the contact details in their tickets) are kept this long by default.
 DIAGNOSIS_RETENTION_DAYS = int(os.environ.get("DIAGNOSIS_RETENTION_DAYS", "365"))
 

@@ -7,8 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from wizard import flow, knowledge
+from wizard import diagnoses, flow, knowledge
 from wizard.models import Answer, Cause, Diagnosis, KnowledgeRevision
+from wizard.position import Reply, locate
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -248,23 +249,27 @@ def test_steps_that_do_not_fit_the_answers_are_left_out(snapshot):
 
     # The merchant's answers point to the cause, saying nothing about the device...
     typical = [
-        flow.Given(
+        Reply(
             q["slug"],
             q["answers"][int(snapshot.model.likelihood[i, : len(q["answers"]), c].argmax())]["slug"],
         )
         for i, q in enumerate(snapshot.questions)
         if not touches_contexts(q)
     ]
-    assert solution["slug"] in {s["slug"] for s in flow.result(snapshot, typical, "zh-hans").solutions}
+    assert solution["slug"] in {
+        s["slug"] for s in flow.result(snapshot, locate(snapshot, typical), "zh-hans").solutions
+    }
     # ...then rule out every situation the step is for.
     ruled_out = []
     for q in snapshot.questions:
         if touches_contexts(q) and q["kind"] == "binary":
-            ruled_out.append(flow.Given(q["slug"], "no"))
+            ruled_out.append(Reply(q["slug"], "no"))
         elif touches_contexts(q):
             other = next(a for a in q["answers"] if a["symptom"] not in solution["contexts"])
-            ruled_out.append(flow.Given(q["slug"], other["slug"]))
-    shown = {s["slug"] for s in flow.result(snapshot, typical + ruled_out, "zh-hans").solutions}
+            ruled_out.append(Reply(q["slug"], other["slug"]))
+    shown = {
+        s["slug"] for s in flow.result(snapshot, locate(snapshot, typical + ruled_out), "zh-hans").solutions
+    }
     assert solution["slug"] not in shown
 
 
@@ -383,7 +388,7 @@ def test_a_race_for_the_same_step_keeps_the_first_answer_and_says_so(client, see
     # The merchant's page shows question 1 (no answers yet)...
     agent = django_user_model.objects.create_user("agent-race")
     # ...meanwhile an agent answers it.
-    assert diagnosis.record_answer(1, first["slug"], "unsure", seen=0, by=agent) == "recorded"
+    assert diagnoses.answer(diagnosis, 1, first["slug"], "unsure", seen=0, by=agent).verdict == "recorded"
     response = client.post(
         reverse("wizard:step", args=[diagnosis.code, 1]),
         {"question": first["slug"], "answer": first["options"][0]["slug"], "seen": 0},
@@ -422,12 +427,10 @@ def test_an_answer_posted_to_a_finished_diagnosis_shows_the_result(client, seede
 
 def test_the_stored_current_question_is_always_the_engines_next_question(client, seeded, snapshot):
     """Answers are checked against the stored question: it must never drift from the engine."""
-    from wizard import cases
-
     diagnosis = start(client)
     for number in range(1, 6):
         diagnosis.refresh_from_db()
-        position = cases.evaluate(diagnosis, snapshot, cases.answers_of(diagnosis))
+        position = diagnoses.position(diagnosis, snapshot)
         if position.is_finished:
             assert diagnosis.current_question == ""
             break
@@ -441,6 +444,6 @@ def test_the_stored_current_question_is_always_the_engines_next_question(client,
         {"question": first["slug"], "answer": "unsure", "seen": diagnosis.answers.count()},
     )
     diagnosis.refresh_from_db()
-    position = cases.evaluate(diagnosis, snapshot, cases.answers_of(diagnosis))
+    position = diagnoses.position(diagnosis, snapshot)
     assert diagnosis.trail == [[first["slug"], "unsure"]]
     assert diagnosis.current_question == snapshot.questions[position.step.question]["slug"]

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-Answer = tuple[int, int]
+# One answer as array indices: (question, answer). "Not sure" is no evidence at all.
+Evidence = tuple[int, int]
 
 # Below this many bits, a question is not worth asking any more.
 MIN_GAIN_BITS = 0.02
@@ -68,7 +69,7 @@ class Model:
         return self.likelihood.shape[0]
 
 
-def posterior(model: Model, answers: Iterable[Answer], failed: Iterable[int] = ()) -> np.ndarray:
+def posterior(model: Model, answers: Iterable[Evidence], failed: Iterable[int] = ()) -> np.ndarray:
     """P(cause | answers): prior times the likelihood of every answer, normalised.
 
     ``failed`` lists solutions tried without success: each is evidence against the
@@ -117,7 +118,7 @@ class Step:
 
 def next_step(
     model: Model,
-    answers: Sequence[Answer],
+    answers: Sequence[Evidence],
     asked: Iterable[int] = (),
     *,
     confidence: float = 0.85,
@@ -190,7 +191,7 @@ def remediation(
     return order
 
 
-def support(model: Model, answers: Sequence[Answer], cause: int, *, ratio: float = 1.5) -> list[int]:
+def support(model: Model, answers: Sequence[Evidence], cause: int, *, ratio: float = 1.5) -> list[int]:
     """Positions of the answers that point towards ``cause``.
 
     An answer supports a cause when it is at least ``ratio`` times more likely under
@@ -210,14 +211,14 @@ def simulate(
     *,
     confidence: float = 0.85,
     budget: int = 15,
-) -> tuple[list[Answer | tuple[int, None]], np.ndarray]:
+) -> tuple[list[Evidence | tuple[int, None]], np.ndarray]:
     """Run a whole diagnosis; ``answer_for(question)`` returns an answer index or None.
 
     None stands for "not sure". Returns the transcript and the final posterior. Used by
     the knowledge health checks, the quality gate and the benchmark.
     """
     transcript: list = []
-    answers: list[Answer] = []
+    answers: list[Evidence] = []
     asked: list[int] = []
     while True:
         step = next_step(model, answers, asked, confidence=confidence, budget=budget)

@@ -1,81 +1,28 @@
-"""A diagnosis as the merchant and the agent see it: the engine applied to its answers.
+"""What a person sees of a diagnosis: page data built from its :class:`Position`.
 
-Views hand this module a snapshot and the answers given so far; it returns plain,
-language-resolved data for the templates (nothing here touches the database). The same
-functions serve the merchant wizard, the agent console and the quality simulations.
+Views hand this module a snapshot and the position computed once for the request; it
+returns plain, language-resolved data for the templates. Nothing here runs the engine's
+questioning again or touches the database. The same functions serve the merchant wizard,
+the agent console, the admin's preview walk and the ticket summaries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import engine
 from .knowledge import UNSURE, Snapshot, text
 from .markup import render_markdown
+from .position import Position, Reply
 
 # A cause below this probability is no longer "in play".
 IN_PLAY = 0.02
-
-
-class Given(NamedTuple):
-    """One stored answer: which question, which option slug (or "unsure")."""
-
-    question: str
-    option: str
-
-
-@dataclass
-class Position:
-    """Where a diagnosis stands after some answers."""
-
-    step: engine.Step
-    asked: list[int]
-    evidence: list[engine.Answer]
-
-    @property
-    def is_finished(self) -> bool:
-        return self.step.question is None
-
-
-# When a merchant asks for more questions after a result, the wizard keeps asking past
-# its usual confidence, for a few more questions.
-EXTENDED_CONFIDENCE = 0.97
-EXTENDED_BUDGET = 5
-
-
-def failed_steps(snapshot: Snapshot, tried: Sequence[str]) -> list[int]:
-    return [snapshot.solution_index[slug] for slug in tried if slug in snapshot.solution_index]
-
-
-def evaluate(
-    snapshot: Snapshot, answers: Sequence[Given], *, tried: Sequence[str] = (), extended: bool = False
-) -> Position:
-    asked: list[int] = []
-    evidence: list[engine.Answer] = []
-    for given in answers:
-        q = snapshot.question_index.get(given.question)
-        if q is None:
-            continue
-        asked.append(q)
-        pair = snapshot.answer_index(given.question, given.option)
-        if pair is not None:
-            evidence.append(pair)
-    step = engine.next_step(
-        snapshot.model,
-        evidence,
-        asked,
-        confidence=max(settings.WIZARD_CONFIDENCE, EXTENDED_CONFIDENCE)
-        if extended
-        else settings.WIZARD_CONFIDENCE,
-        budget=settings.WIZARD_QUESTION_BUDGET + (EXTENDED_BUDGET if extended else 0),
-        failed=failed_steps(snapshot, tried),
-    )
-    return Position(step=step, asked=asked, evidence=evidence)
 
 
 def question_view(snapshot: Snapshot, q: int, language: str) -> dict[str, Any]:
@@ -89,7 +36,7 @@ def question_view(snapshot: Snapshot, q: int, language: str) -> dict[str, Any]:
     }
 
 
-def progress(snapshot: Snapshot, position: Position) -> dict[str, Any]:
+def progress_view(snapshot: Snapshot, position: Position) -> dict[str, Any]:
     p = position.step.posterior
     return {
         "in_play": int((p >= IN_PLAY).sum()),
@@ -99,53 +46,53 @@ def progress(snapshot: Snapshot, position: Position) -> dict[str, Any]:
     }
 
 
-def answer_label(snapshot: Snapshot, given: Given, language: str) -> str:
-    q = snapshot.question_index.get(given.question)
+def answer_label(snapshot: Snapshot, reply: Reply, language: str) -> str:
+    q = snapshot.question_index.get(reply.question)
     if q is None:
-        return given.option
+        return reply.option
     for a in snapshot.questions[q]["answers"]:
-        if a["slug"] == given.option:
+        if a["slug"] == reply.option:
             return text(a["label"], language)
-    return given.option
+    return reply.option
 
 
-def transcript(snapshot: Snapshot, answers: Sequence[Given], language: str) -> list[dict[str, Any]]:
+def transcript(snapshot: Snapshot, replies: Sequence[Reply], language: str) -> list[dict[str, Any]]:
     rows = []
-    for number, given in enumerate(answers, start=1):
-        q = snapshot.question_index.get(given.question)
+    for number, reply in enumerate(replies, start=1):
+        q = snapshot.question_index.get(reply.question)
         rows.append(
             {
                 "number": number,
                 "question": text(snapshot.questions[q]["text"], language)
                 if q is not None
-                else given.question,
-                "answer": answer_label(snapshot, given, language),
-                "is_unsure": given.option == UNSURE,
+                else reply.question,
+                "answer": answer_label(snapshot, reply, language),
+                "is_unsure": reply.option == UNSURE,
             }
         )
     return rows
 
 
-def known_symptoms(snapshot: Snapshot, answers: Sequence[Given]) -> tuple[set[str], set[str]]:
-    """Symptoms the answers say are present, and those they rule out."""
+def known_symptoms(snapshot: Snapshot, replies: Sequence[Reply]) -> tuple[set[str], set[str]]:
+    """Symptoms the replies say are present, and those they rule out."""
     present: set[str] = set()
     absent: set[str] = set()
-    for given in answers:
-        pair = snapshot.answer_index(given.question, given.option)
+    for reply in replies:
+        pair = snapshot.answer_index(reply.question, reply.option)
         if pair is None:
             continue
         question = snapshot.questions[pair[0]]
         if question["kind"] == "binary":
-            (present if given.option == "yes" else absent).add(question["symptom"])
+            (present if reply.option == "yes" else absent).add(question["symptom"])
         else:
             for a in question["answers"]:
-                (present if a["slug"] == given.option else absent).add(a["symptom"])
+                (present if a["slug"] == reply.option else absent).add(a["symptom"])
     return present, absent
 
 
-def chosen_provider(snapshot: Snapshot, answers: Sequence[Given]) -> dict[str, Any] | None:
-    for given in answers:
-        pair = snapshot.answer_index(given.question, given.option)
+def chosen_provider(snapshot: Snapshot, replies: Sequence[Reply]) -> dict[str, Any] | None:
+    for reply in replies:
+        pair = snapshot.answer_index(reply.question, reply.option)
         if pair is not None:
             slug = snapshot.questions[pair[0]]["answers"][pair[1]].get("provider")
             if slug and slug in snapshot.providers:
@@ -160,27 +107,37 @@ class Result:
     providers: list[dict[str, Any]]
     provider_is_known: bool
     answers: list[dict[str, Any]]
-    ranking: list[list[Any]] = field(default_factory=list)  # [[slug, probability]] for storage
 
 
-def result(
-    snapshot: Snapshot,
-    answers: Sequence[Given],
-    language: str,
-    *,
-    top: int = 5,
-    tried: Sequence[str] = (),
-) -> Result:
-    """The ranking and the steps; steps already ``tried`` without success count as
-    evidence and are not suggested again."""
-    position = evaluate(snapshot, answers, tried=tried)
-    p = position.step.posterior
+def result(snapshot: Snapshot, position: Position, language: str, *, top: int = 5) -> Result:
+    """The result page's data: the leading causes with the answers behind them, the steps
+    to take (steps already tried without success are not suggested again), and whom to
+    contact."""
+    rows = transcript(snapshot, position.replies, language)
+    provider = chosen_provider(snapshot, position.replies)
+    providers = [provider] if provider else sorted(snapshot.providers.values(), key=lambda x: x["order"])
+    return Result(
+        causes=ranked_causes(snapshot, position, language, rows=rows, top=top),
+        solutions=remedies(snapshot, position, language),
+        providers=[provider_view(pr, language) for pr in providers],
+        provider_is_known=provider is not None,
+        answers=rows,
+    )
+
+
+def ranked_causes(
+    snapshot: Snapshot, position: Position, language: str, *, rows: list[dict[str, Any]], top: int = 5
+) -> list[dict[str, Any]]:
+    """The leading causes, leaving out the ones the answers have all but ruled out, each
+    with the answers (``rows``, from :func:`transcript`) that point to it."""
+    p = position.posterior
     order = engine.ranking(p)
-    rows = transcript(snapshot, answers, language)
-    evidence_rows = [row for row, given in zip(rows, answers, strict=True) if given.option != UNSURE]
-
+    evidence_rows = [
+        row
+        for row, reply in zip(rows, position.replies, strict=True)
+        if snapshot.answer_index(reply.question, reply.option) is not None
+    ]
     causes = []
-    # The leading causes, leaving out the ones the answers have all but ruled out.
     for c in [c for c in order[:top] if p[c] >= IN_PLAY / 2 or c == order[0]]:
         cause = snapshot.causes[c]
         because = engine.support(snapshot.model, position.evidence, c)
@@ -196,17 +153,28 @@ def result(
                 "because": [evidence_rows[i] for i in because if i < len(evidence_rows)],
             }
         )
+    return causes
 
-    present, absent = known_symptoms(snapshot, answers)
+
+def remedy_order(snapshot: Snapshot, position: Position) -> list[int]:
+    """Solution indices in the order to try them: those that fit the merchant's situation
+    (their contexts are not all ruled out) and were not tried already."""
+    _, absent = known_symptoms(snapshot, position.replies)
     allowed = np.array(
         [
-            (not s.get("contexts") or not set(s["contexts"]) <= absent) and s["slug"] not in tried
+            (not s.get("contexts") or not set(s["contexts"]) <= absent) and s["slug"] not in position.tried
             for s in snapshot.solutions
         ],
         dtype=bool,
     )
+    return engine.remediation(snapshot.model, position.posterior, allowed if len(allowed) else None)
+
+
+def remedies(snapshot: Snapshot, position: Position, language: str) -> list[dict[str, Any]]:
+    p = position.posterior
+    order = engine.ranking(p)
     solutions = []
-    for s in engine.remediation(snapshot.model, p, allowed if len(allowed) else None):
+    for s in remedy_order(snapshot, position):
         solution = snapshot.solutions[s]
         fixes = [
             text(snapshot.causes[c]["title"], language)
@@ -224,28 +192,27 @@ def result(
                 "fixes": fixes,
             }
         )
+    return solutions
 
-    provider = chosen_provider(snapshot, answers)
-    providers = [provider] if provider else sorted(snapshot.providers.values(), key=lambda x: x["order"])
-    return Result(
-        causes=causes,
-        solutions=solutions,
-        providers=[
-            {
-                "slug": pr["slug"],
-                "kind": pr["kind"],
-                "name": text(pr["name"], language),
-                "hotline": pr.get("hotline", ""),
-                "hours": text(pr.get("hours"), language),
-                "website": pr.get("website", ""),
-                "guidance": text(pr.get("guidance"), language),
-            }
-            for pr in providers
-        ],
-        provider_is_known=provider is not None,
-        answers=rows,
-        ranking=[[snapshot.causes[c]["slug"], round(float(p[c]), 4)] for c in order],
-    )
+
+def remedy_choices(snapshot: Snapshot, position: Position, language: str) -> list[tuple[str, str]]:
+    """(slug, title) of the suggested steps, for "which step fixed it" choices."""
+    return [
+        (snapshot.solutions[s]["slug"], text(snapshot.solutions[s]["title"], language))
+        for s in remedy_order(snapshot, position)
+    ]
+
+
+def provider_view(provider: dict[str, Any], language: str) -> dict[str, Any]:
+    return {
+        "slug": provider["slug"],
+        "kind": provider["kind"],
+        "name": text(provider["name"], language),
+        "hotline": provider.get("hotline", ""),
+        "hours": text(provider.get("hours"), language),
+        "website": provider.get("website", ""),
+        "guidance": text(provider.get("guidance"), language),
+    }
 
 
 def candidates(
@@ -286,7 +253,7 @@ def why_question(snapshot: Snapshot, position: Position, q: int, language: str) 
 
 def summary_text(
     snapshot: Snapshot,
-    answers: Sequence[Given],
+    position: Position,
     language: str,
     *,
     details: list[tuple[str, str]],
@@ -294,22 +261,21 @@ def summary_text(
     outcome: str,
     notes: str,
     labels: dict[str, str],
-    tried: Sequence[str] = (),
 ) -> str:
     """A plain-text summary of a case for a ticket system, in ``language``."""
-    outcome_result = result(snapshot, answers, language, tried=tried)
+    rows = transcript(snapshot, position.replies, language)
     lines = [f"{label}: {value}" for label, value in details if value]
     lines += ["", labels["answers"]]
-    for row, who in zip(outcome_result.answers, answered_by, strict=False):
+    for row, who in zip(rows, answered_by, strict=False):
         lines.append(f"{row['number']}. {row['question']} — {row['answer']} ({who})")
-    if not outcome_result.answers:
+    if not rows:
         lines.append("—")
     lines += ["", labels["causes"]]
-    for cause in outcome_result.causes:
+    for cause in ranked_causes(snapshot, position, language, rows=rows):
         lines.append(f"- {cause['title']}: {cause['probability']:.0%}")
     lines += ["", labels["steps"]]
-    for number, solution in enumerate(outcome_result.solutions, start=1):
-        lines.append(f"{number}. {solution['title']}")
+    for number, (_slug, title) in enumerate(remedy_choices(snapshot, position, language), start=1):
+        lines.append(f"{number}. {title}")
     lines += ["", f"{labels['outcome']}: {outcome}", "", labels["notes"], notes.strip() or "—"]
     return "\n".join(lines) + "\n"
 
@@ -317,3 +283,41 @@ def summary_text(
 def solution_title(snapshot: Snapshot, slug: str, language: str) -> str:
     index = snapshot.solution_index.get(slug)
     return text(snapshot.solutions[index]["title"], language) if index is not None else slug
+
+
+def case_summary(diagnosis, snapshot: Snapshot, position: Position, language: str, *, rows: Sequence) -> str:
+    """The plain-text summary of a case for tickets (agent console, escalations); ``rows``
+    are its Answer records, which say who answered."""
+    provider = snapshot.providers.get(diagnosis.provider)
+    details = [
+        (_("Case code"), diagnosis.display_code),
+        (_("Channel"), diagnosis.get_channel_display()),
+        (_("Agent"), diagnosis.agent.get_username() if diagnosis.agent else ""),
+        (_("Merchant number"), diagnosis.merchant_number),
+        (_("Caller's phone"), diagnosis.phone),
+        (_("Provider"), text(provider["name"], language) if provider else ""),
+        (_("Started"), timezone.localtime(diagnosis.created).strftime("%Y-%m-%d %H:%M")),
+        (_("Knowledge revision"), str(diagnosis.revision_id)),
+    ]
+    outcome = diagnosis.get_status_display()
+    if diagnosis.fixed_by:
+        outcome += f" — {solution_title(snapshot, diagnosis.fixed_by, language)}"
+    if diagnosis.tried:
+        tried = ", ".join(solution_title(snapshot, slug, language) for slug in diagnosis.tried)
+        outcome += f"; {_('tried without success')}: {tried}"
+    return summary_text(
+        snapshot,
+        position,
+        language,
+        details=details,
+        answered_by=[a.answered_by.get_username() if a.answered_by else _("merchant") for a in rows],
+        outcome=outcome,
+        notes=diagnosis.notes,
+        labels={
+            "answers": _("Answers"),
+            "causes": _("Most likely causes"),
+            "steps": _("Steps, in order"),
+            "outcome": _("Outcome"),
+            "notes": _("Notes"),
+        },
+    )

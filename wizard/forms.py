@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .diagnoses import Outcome
 from .models import CODE_ALPHABET, CODE_LENGTH, Ticket, normalise_case_code
 
 
@@ -61,14 +62,7 @@ class NotesForm(forms.Form):
 
 
 class OutcomeForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=[
-            ("resolved", _("Resolved")),
-            ("not-fixed", _("Tried, not fixed")),
-            ("escalated", _("Escalated")),
-            ("callback", _("Call back later")),
-        ]
-    )
+    kind = forms.TypedChoiceField(choices=Outcome.choices, coerce=Outcome)
     solution = forms.ChoiceField(label=_("Fixed by step"), required=False)
 
     def __init__(self, *args, solutions: list[tuple[str, str]] = (), **kwargs):
@@ -77,9 +71,9 @@ class OutcomeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("kind") == "resolved" and not data.get("solution"):
+        if data.get("kind") == Outcome.RESOLVED and not data.get("solution"):
             raise forms.ValidationError(_("Say which step fixed it."))
-        if data.get("kind") == "not-fixed" and not data.get("solution"):
+        if data.get("kind") == Outcome.NOT_FIXED and not data.get("solution"):
             raise forms.ValidationError(_("Say which step was tried."))
         return data
 
@@ -100,7 +94,11 @@ def normalise_mobile(text: str) -> str:
 
 
 class FeedbackForm(forms.Form):
-    outcome = forms.ChoiceField(choices=[("fixed", _("Fixed")), ("not-fixed", _("Not fixed"))])
+    # The merchant's two buttons, "fixed" and "not-fixed", as outcomes.
+    outcome = forms.TypedChoiceField(
+        choices=[("fixed", _("Fixed")), ("not-fixed", _("Not fixed"))],
+        coerce=lambda value: Outcome.RESOLVED if value == "fixed" else Outcome.NOT_FIXED,
+    )
     solution = forms.ChoiceField(required=False)
     tried = forms.MultipleChoiceField(required=False)
 
@@ -111,7 +109,7 @@ class FeedbackForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("outcome") == "fixed" and not data.get("solution"):
+        if data.get("outcome") == Outcome.RESOLVED and not data.get("solution"):
             raise forms.ValidationError(_("Please say which step fixed it."))
         return data
 

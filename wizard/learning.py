@@ -20,6 +20,7 @@ from django.db import transaction
 from . import flow
 from .knowledge import STRENGTHS, get_snapshot, strength_word
 from .models import DEFAULT_LIKELIHOOD, Cause, Diagnosis, Evidence, Symptom
+from .position import Reply
 
 PRIOR_CASES = 20
 EVIDENCE_CASES = 10
@@ -67,7 +68,7 @@ def confirmed_cases():
         for slug, _probability in diagnosis.ranking:
             c = snapshot.cause_index.get(slug)
             if c is not None and snapshot.model.fixes[s, c] > 0:
-                answers = [flow.Given(a.question, a.option) for a in diagnosis.answers.all()]
+                answers = [Reply(a.question, a.option) for a in diagnosis.answers.all()]
                 yield slug, snapshot, answers
                 break
 

@@ -14,7 +14,7 @@ import secrets
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -437,48 +437,6 @@ class Diagnosis(TimeStamped):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.IN_PROGRESS
-
-    def given(self) -> list[tuple[str, str]]:
-        """The answers so far, in order, as (question slug, option slug)."""
-        return [(question, option) for question, option in self.trail]
-
-    def record_answer(
-        self, number: int, question: str, option: str, *, seen: int, by=None, fields=None
-    ) -> str:
-        """Store the answer to step ``number``; returns "recorded", "unchanged" or "conflict".
-
-        ``seen`` is how many answers the person's page showed when they answered. An
-        answer to an earlier step replaces it (and the steps after it, which depended on
-        it) only if nothing changed since the page was shown; otherwise someone else (an
-        agent, the merchant, another tab) answered in between and it is a "conflict": no
-        answer is lost or duplicated. ``fields`` are written to the diagnosis with it.
-        """
-        answers = self.given()
-        if number <= len(answers) and answers[number - 1] == (question, option):
-            return "unchanged"  # a double submit
-        if number <= len(answers) and seen != len(answers):
-            return "conflict"
-        trail = [*answers[: number - 1], (question, option)]
-        changes = {"trail": trail, "version": self.version + 1, **(fields or {})}
-        try:
-            # No savepoint of its own: a caller's transaction rolls back whole on a clash.
-            with transaction.atomic(savepoint=False):
-                if number <= len(answers):
-                    self.answers.filter(position__gte=number).delete()
-                Answer.objects.create(
-                    diagnosis=self, position=number, question=question, option=option, answered_by=by
-                )
-                if not Diagnosis.objects.filter(pk=self.pk, version=self.version).update(**changes):
-                    raise StaleTrail
-        except (IntegrityError, StaleTrail):
-            return "conflict"  # the same step answered elsewhere a moment earlier
-        for name, value in changes.items():
-            setattr(self, name, value)
-        return "recorded"
-
-
-class StaleTrail(Exception):
-    """The diagnosis changed between reading it and writing an answer to it."""
 
 
 class Answer(models.Model):

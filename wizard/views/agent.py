@@ -8,7 +8,6 @@ to the agent (answers carry ``answered_by``; the rest is a :class:`CaseEvent`).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -22,12 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import cases, flow
-from ..forms import AgentStartForm, CaseCodeForm, NotesForm, OutcomeForm
+from .. import diagnoses, flow
+from ..diagnoses import Verdict
+from ..forms import AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
-from ..models import CaseEvent, Diagnosis, Ticket, normalise_case_code
+from ..models import Diagnosis, Ticket
 from ..ratelimit import address_key, client_address, exhausted, hit
-from .merchant import HtmxHttpRequest, language, page, see_other
+from .common import HtmxHttpRequest, find_diagnosis, language, page, see_other
 
 AGENTS_GROUP = "Agents"
 
@@ -55,7 +55,11 @@ class AgentLoginView(auth_views.LoginView):
 
 
 def _case(code: str) -> Diagnosis | None:
-    return Diagnosis.objects.select_related("agent").filter(code=normalise_case_code(code)).first()
+    return find_diagnosis(code, "agent")
+
+
+def _console_url(diagnosis: Diagnosis) -> str:
+    return reverse("wizard:agent-case", args=[diagnosis.code])
 
 
 def with_case(view):
@@ -138,16 +142,14 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"start_form": form, "case_form": CaseCodeForm(), "is_ready": True}
         return page(request, "agent/home.html", context, status=400)
-    diagnosis = Diagnosis.objects.create(
-        revision_id=revision,
+    diagnosis = diagnoses.start(
+        revision=revision,
+        language=language(),
         channel=Diagnosis.Channel.AGENT,
         agent=request.user,
-        language=language(),
         **form.cleaned_data,
     )
-    cases.advance(diagnosis, [])
-    CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.STARTED, actor=request.user)
-    return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
+    return see_other(_console_url(diagnosis))
 
 
 @require_GET
@@ -165,11 +167,8 @@ def open_case(request: HtmxHttpRequest) -> HttpResponse:
     if diagnosis is None:
         _count_miss(request)
         return _not_found(request, request.GET.get("code", ""))
-    CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.OPENED, actor=request.user)
-    if diagnosis.agent_id is None:
-        # A merchant's self-service case picked up by an agent: the agent now owns it.
-        Diagnosis.objects.filter(pk=diagnosis.pk, agent__isnull=True).update(agent=request.user)
-    return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
+    diagnoses.open_by_agent(diagnosis, request.user)
+    return see_other(_console_url(diagnosis))
 
 
 def _console(
@@ -180,44 +179,48 @@ def _console(
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
+    """The whole case on one page, from one engine run: the question at step ``number``
+    (the next one by default), why it is asked, the live ranking, the timeline, notes,
+    outcome and the summary to copy."""
     snapshot = get_snapshot(diagnosis.revision_id)
     lang = language()
-    rows = list(diagnosis.answers.select_related("answered_by").order_by("position"))
-    answers = [flow.Given(a.question, a.option) for a in rows]
-    current = len(answers) + 1
-    number = current if number is None else max(1, min(number, current))
-    position = cases.evaluate(diagnosis, snapshot, answers[: number - 1])
-    question = None
-    why: list = []
-    if not position.is_finished and diagnosis.is_open:
-        question = flow.question_view(snapshot, position.step.question, lang)
-        why = flow.why_question(snapshot, position, position.step.question, lang)
-    full = cases.evaluate(diagnosis, snapshot, answers) if number != current else position
-    outcome = flow.result(snapshot, answers, lang, tried=diagnosis.tried)
-    transcript = flow.transcript(snapshot, answers, lang)
-    for row, answer in zip(transcript, rows, strict=True):
+    rows = _answer_rows(diagnosis)
+    position = diagnoses.position(diagnosis, snapshot)
+    given = position.replies
+    number = len(given) + 1 if number is None else max(1, min(number, len(given) + 1))
+    # An answered step shows the question it asked; the next one, the engine's choice.
+    q = snapshot.question_index.get(given[number - 1].question) if number <= len(given) else position.question
+    is_finished = (position.is_finished and number > len(given)) or not diagnosis.is_open
+    question = None if is_finished or q is None else flow.question_view(snapshot, q, lang)
+    outcome = flow.result(snapshot, position, lang)
+    timeline = flow.transcript(snapshot, given, lang)
+    for row, answer in zip(timeline, rows, strict=True):
         row["by"] = answer.answered_by.get_username() if answer.answered_by else _("merchant")
         row["at"] = answer.created
     context = {
         "diagnosis": diagnosis,
         "number": number,
-        "seen": len(answers),
+        "seen": len(given),
         "question": question,
-        "why": why,
-        "previous": answers[number - 1].option if number <= len(answers) else "",
+        "why": flow.why_question(snapshot, position, q, lang) if question else [],
+        "previous": given[number - 1].option if number <= len(given) else "",
         "unsure": UNSURE,
-        "candidates": flow.candidates(snapshot, full, lang),
-        "progress": flow.progress(snapshot, full),
-        "timeline": transcript,
+        "candidates": flow.candidates(snapshot, position, lang),
+        "progress": flow.progress_view(snapshot, position),
+        "timeline": timeline,
         "events": diagnosis.events.select_related("actor"),
         "result": outcome,
-        "is_finished": full.is_finished or not diagnosis.is_open,
+        "is_finished": position.is_finished or not diagnosis.is_open,
         "notes_form": NotesForm(initial={"notes": diagnosis.notes}),
         "outcome_form": OutcomeForm(solutions=[(s["slug"], s["title"]) for s in outcome.solutions]),
-        "summary": cases.summary(diagnosis, snapshot, answers, lang, rows=rows),
+        "summary": flow.case_summary(diagnosis, snapshot, position, lang, rows=rows),
         "error": error,
     }
     return page(request, "agent/console.html", context, status=status)
+
+
+def _answer_rows(diagnosis: Diagnosis) -> list:
+    return list(diagnosis.answers.select_related("answered_by").order_by("position"))
 
 
 @require_GET
@@ -233,42 +236,37 @@ def console(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @with_case
 def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     if "notes" in request.POST:  # typed notes travel with the answer, so none are lost
-        _save_notes(diagnosis, request.POST["notes"], request.user)
-    submission = cases.submit_answer(
-        diagnosis, cases.answers_of(diagnosis), number, request.POST, by=request.user
-    )
-    if submission.outcome == "conflict":
+        notes = NotesForm(request.POST)
+        if notes.is_valid():
+            diagnoses.save_notes(diagnosis, notes.cleaned_data["notes"], request.user)
+    form = AnswerForm(request.POST)
+    verdict = Verdict.NOT_CURRENT
+    if form.is_valid():
+        verdict = diagnoses.answer(
+            diagnosis,
+            number,
+            form.cleaned_data["question"],
+            form.cleaned_data["answer"],
+            seen=form.cleaned_data["seen"],
+            by=request.user,
+        ).verdict
+    if verdict == Verdict.CONFLICT:
         error = _(
             "The merchant (or another agent) answered this step a moment ago. Here is where the case stands now."
         )
         return _console(request, diagnosis, error=error, status=409)
-    if not submission.is_accepted:
+    if not verdict.is_accepted:
         error = _("That answer does not match the question being asked now.")
         return _console(request, diagnosis, number=number, error=error, status=400)
-    return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
+    return see_other(_console_url(diagnosis))
 
 
 @require_POST
 @agent_required
 @with_case
 def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
-    if diagnosis.is_open:
-        cases.advance(diagnosis, cases.answers_of(diagnosis), stop=True)
-    return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
-
-
-def _save_notes(diagnosis: Diagnosis, notes: str, user) -> None:
-    notes = notes[: NotesForm.base_fields["notes"].max_length]
-    if notes == diagnosis.notes:
-        return
-    Diagnosis.objects.filter(pk=diagnosis.pk).update(notes=notes, updated=timezone.now())
-    diagnosis.notes = notes
-    # One "notes edited" event per agent per few minutes, not one per keystroke.
-    recent = diagnosis.events.filter(
-        kind=CaseEvent.Kind.NOTES, actor=user, created__gte=timezone.now() - timedelta(minutes=5)
-    ).exists()
-    if not recent:
-        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.NOTES, actor=user)
+    diagnoses.finish(diagnosis)
+    return see_other(_console_url(diagnosis))
 
 
 @require_POST
@@ -278,11 +276,11 @@ def notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     form = NotesForm(request.POST)
     if not form.is_valid():
         return HttpResponse(_("Notes are too long."), status=400)
-    _save_notes(diagnosis, form.cleaned_data["notes"], request.user)
+    diagnoses.save_notes(diagnosis, form.cleaned_data["notes"], request.user)
     if request.htmx:
         saved_at = timezone.localtime().strftime("%H:%M:%S")
         return HttpResponse(_("Saved at %(time)s") % {"time": saved_at})
-    return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
+    return see_other(_console_url(diagnosis))
 
 
 @require_POST
@@ -290,12 +288,8 @@ def notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @with_case
 def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
-    answers = cases.answers_of(diagnosis)
-    solutions = [
-        (s["slug"], s["title"])
-        for s in flow.result(snapshot, answers, language(), tried=diagnosis.tried).solutions
-    ]
-    form = OutcomeForm(request.POST, solutions=solutions)
+    steps = [(s["slug"], text(s["title"], language())) for s in snapshot.solutions]
+    form = OutcomeForm(request.POST, solutions=steps)
     if not form.is_valid():
         return _console(
             request,
@@ -303,10 +297,10 @@ def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
             error=" ".join(form.errors.get("__all__", [])) or _("Choose an outcome."),
             status=400,
         )
-    cases.record_outcome(
+    diagnoses.record_outcome(
         diagnosis, form.cleaned_data["kind"], solution=form.cleaned_data["solution"], by=request.user
     )
-    return see_other(reverse("wizard:agent-case", args=[diagnosis.code]))
+    return see_other(_console_url(diagnosis))
 
 
 @require_GET
@@ -314,12 +308,9 @@ def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @with_case
 def summary(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
-    rows = list(diagnosis.answers.select_related("answered_by").order_by("position"))
-    answers = [flow.Given(a.question, a.option) for a in rows]
-    response = HttpResponse(
-        cases.summary(diagnosis, snapshot, answers, language(), rows=rows),
-        content_type="text/plain; charset=utf-8",
-    )
+    position = diagnoses.position(diagnosis, snapshot)
+    text_ = flow.case_summary(diagnosis, snapshot, position, language(), rows=_answer_rows(diagnosis))
+    response = HttpResponse(text_, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="case-{diagnosis.code}.txt"'
     return response
 
@@ -357,12 +348,5 @@ def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     if status not in Ticket.Status.values:
         context = {"ticket": found, "statuses": Ticket.Status.choices, "error": _("Choose a status.")}
         return page(request, "agent/ticket.html", context, status=400)
-    if status != found.status:
-        Ticket.objects.filter(pk=found.pk).update(status=status, updated=timezone.now())
-        CaseEvent.objects.create(
-            diagnosis=found.diagnosis,
-            kind=CaseEvent.Kind.TICKET,
-            actor=request.user,
-            detail=f"{found.reference} {status}",
-        )
+    diagnoses.set_ticket_status(found, status, request.user)
     return see_other(reverse("wizard:agent-ticket", args=[found.reference]))

@@ -24,6 +24,7 @@ from .. import learning as learn
 from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
+from ..position import Reply, locate
 
 MAX_IMPORT_BYTES = 5 * 2**20
 
@@ -123,7 +124,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     snapshot = Snapshot.from_payload(0, payload)
     answers = _parse_answers(snapshot, request.GET.get("a", ""))
     lang = language()
-    position = flow.evaluate(snapshot, answers)
+    position = locate(snapshot, answers)
     stop = request.GET.get("stop") == "1"
     question = None
     if not position.is_finished and not stop:
@@ -135,25 +136,25 @@ def preview(request: HttpRequest) -> HttpResponse:
         question=question,
         trail=trail,
         unsure=UNSURE,
-        progress=flow.progress(snapshot, position),
-        result=flow.result(snapshot, answers, lang) if question is None else None,
+        progress=flow.progress_view(snapshot, position),
+        result=flow.result(snapshot, position, lang) if question is None else None,
         back=",".join(trail.split(",")[:-1]) if answers else None,
     )
     return TemplateResponse(request, "admin/wizard/preview.html", context)
 
 
-def _parse_answers(snapshot: Snapshot, trail: str) -> list[flow.Given]:
+def _parse_answers(snapshot: Snapshot, trail: str) -> list[Reply]:
     """``q1:yes,q2:unsure`` → answers, keeping only those the wizard would have asked."""
-    answers: list[flow.Given] = []
+    answers: list[Reply] = []
     for part in filter(None, trail.split(",")):
         question, _sep, option = part.partition(":")
-        position = flow.evaluate(snapshot, answers)
+        position = locate(snapshot, answers)
         if position.is_finished or snapshot.questions[position.step.question]["slug"] != question:
             break
         valid = {a["slug"] for a in snapshot.questions[position.step.question]["answers"]} | {UNSURE}
         if option not in valid:
             break
-        answers.append(flow.Given(question, option))
+        answers.append(Reply(question, option))
     return answers
 
 

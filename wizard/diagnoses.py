@@ -1,0 +1,360 @@
+"""A diagnosis's whole life — start, answer, change, finish, outcome, escalate — for every
+channel (the merchant wizard, the agent console, and whatever comes next).
+
+This module is the one writer of :class:`Diagnosis` rows, their answers, events and
+tickets. Views validate what people send and pass plain values here; each change
+computes the new :class:`Position` with one engine run, stores the figures insights
+aggregate (the question being asked, the leading cause, the number of answers, the final
+ranking once the questions stop) and returns the position, so nobody asks the engine
+again for the same request.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .knowledge import UNSURE, Snapshot, get_snapshot
+from .models import Answer, CaseEvent, Diagnosis, Ticket
+from .position import Limits, Position, Reply, locate
+
+
+class Outcome(models.TextChoices):
+    """What came of a diagnosis, told by the merchant or an agent."""
+
+    RESOLVED = CaseEvent.Kind.RESOLVED.value, _("Resolved")
+    NOT_FIXED = CaseEvent.Kind.NOT_FIXED.value, _("Tried, not fixed")
+    ESCALATED = CaseEvent.Kind.ESCALATED.value, _("Escalated")
+    CALLBACK = CaseEvent.Kind.CALLBACK.value, _("Call back later")
+
+
+class Verdict(enum.StrEnum):
+    """What became of an answer sent for a step."""
+
+    RECORDED = "recorded"
+    UNCHANGED = "unchanged"  # the same answer again: a double submit
+    CONFLICT = "conflict"  # someone else answered in between
+    NOT_CURRENT = "not-current"  # not the question asked at that step
+    BAD_OPTION = "bad-option"  # not one of the question's answers
+    FINISHED = "finished"  # nothing is asked at that step any more
+
+    @property
+    def is_accepted(self) -> bool:
+        return self in (Verdict.RECORDED, Verdict.UNCHANGED)
+
+
+@dataclass(frozen=True)
+class Submission:
+    verdict: Verdict
+    diagnosis: Diagnosis
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.verdict.is_accepted
+
+    @property
+    def next_number(self) -> int:
+        return len(self.diagnosis.trail) + 1
+
+    @property
+    def is_finished(self) -> bool:
+        return is_finished(self.diagnosis)
+
+
+class StaleDiagnosis(Exception):
+    """The diagnosis changed between reading it and writing to it."""
+
+
+# --- Reading ------------------------------------------------------------------------------
+
+
+def replies(diagnosis: Diagnosis) -> list[Reply]:
+    """The answers so far, in order."""
+    return [Reply(question, option) for question, option in diagnosis.trail]
+
+
+def limits(diagnosis: Diagnosis) -> Limits:
+    return Limits.for_case(extended=diagnosis.wants_more)
+
+
+def position(diagnosis: Diagnosis, snapshot: Snapshot | None = None) -> Position:
+    """Where ``diagnosis`` stands now: one engine run."""
+    snapshot = snapshot or get_snapshot(diagnosis.revision_id)
+    return _locate(diagnosis, snapshot, replies(diagnosis))
+
+
+def is_finished(diagnosis: Diagnosis) -> bool:
+    """Whether the questions have stopped, read from the row (no engine run): the
+    question being asked is stored with every change."""
+    return diagnosis.status != Diagnosis.Status.IN_PROGRESS or not diagnosis.current_question
+
+
+def _locate(diagnosis: Diagnosis, snapshot: Snapshot, given: Sequence[Reply]) -> Position:
+    return locate(snapshot, given, tried=diagnosis.tried, limits=limits(diagnosis))
+
+
+# --- Writing ------------------------------------------------------------------------------
+
+
+def _write(diagnosis: Diagnosis, fields: dict[str, Any], *, versioned: bool = False) -> None:
+    """Store ``fields`` on the row and on ``diagnosis``. ``versioned`` writes only if
+    nobody wrote a versioned change since ``diagnosis`` was read (else StaleDiagnosis)."""
+    fields = {"updated": timezone.now(), **fields}
+    rows = Diagnosis.objects.filter(pk=diagnosis.pk)
+    if versioned:
+        fields["version"] = diagnosis.version + 1
+        rows = rows.filter(version=diagnosis.version)
+    if not rows.update(**fields):
+        raise StaleDiagnosis
+    for name, value in fields.items():
+        setattr(diagnosis, name, value)
+
+
+def _standing(diagnosis: Diagnosis, snapshot: Snapshot, at: Position, *, stop: bool = False) -> dict:
+    """The fields that record ``at``: what insights aggregate, and the status."""
+    finished = stop or at.is_finished
+    fields: dict[str, Any] = {
+        "current_question": "" if finished else snapshot.questions[at.question]["slug"],
+        "question_count": len(at.replies),
+        "top_cause": at.leading_cause(snapshot),
+    }
+    if finished:
+        fields["ranking"] = at.ranking(snapshot)
+        if diagnosis.status == Diagnosis.Status.IN_PROGRESS:
+            fields["status"] = Diagnosis.Status.DIAGNOSED
+    elif diagnosis.status == Diagnosis.Status.DIAGNOSED:
+        fields["status"] = Diagnosis.Status.IN_PROGRESS  # an answer was changed: ask again
+    return fields
+
+
+def _advance(diagnosis: Diagnosis, *, stop: bool = False) -> Position:
+    """Recompute where the diagnosis stands after a change that is not an answer."""
+    snapshot = get_snapshot(diagnosis.revision_id)
+    at = _locate(diagnosis, snapshot, replies(diagnosis))
+    _write(diagnosis, _standing(diagnosis, snapshot, at, stop=stop))
+    return at
+
+
+def start(
+    *,
+    revision: int,
+    language: str,
+    channel: str = Diagnosis.Channel.SELF_SERVICE,
+    agent=None,
+    token: str = "",
+    **details: str,
+) -> Diagnosis:
+    """A new diagnosis, asking its first question. The same ``token`` (a double click,
+    a resubmitted form) always returns the same diagnosis."""
+    if token and (existing := Diagnosis.objects.filter(start_token=token).first()):
+        return existing
+    try:
+        with transaction.atomic():
+            diagnosis = Diagnosis.objects.create(
+                revision_id=revision,
+                language=language,
+                channel=channel,
+                agent=agent,
+                start_token=token or None,
+                **details,
+            )
+    except IntegrityError:
+        return Diagnosis.objects.get(start_token=token)  # the same form twice at once
+    _advance(diagnosis)
+    if agent is not None:
+        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.STARTED, actor=agent)
+    return diagnosis
+
+
+def _question_at(diagnosis: Diagnosis, snapshot: Snapshot, given: list[Reply], number: int) -> str | None:
+    """The slug of the question asked at step ``number``, or None if nothing is.
+
+    An answered step keeps the question it asked (the answers before it are unchanged);
+    the next step's question is stored on the row. Only a diagnosis stopped early ("show
+    results now") needs the engine to say what it would ask next.
+    """
+    if number <= len(given):
+        return given[number - 1].question
+    if diagnosis.current_question:
+        return diagnosis.current_question
+    if diagnosis.status not in (Diagnosis.Status.IN_PROGRESS, Diagnosis.Status.DIAGNOSED):
+        return None
+    at = _locate(diagnosis, snapshot, given)
+    return None if at.is_finished else snapshot.questions[at.question]["slug"]
+
+
+def _check(snapshot: Snapshot, expected: str | None, question: str, option: str) -> Verdict | None:
+    if expected is None:
+        return Verdict.FINISHED
+    if question != expected:
+        return Verdict.NOT_CURRENT
+    options = {a["slug"] for a in snapshot.questions[snapshot.question_index[expected]]["answers"]}
+    if option != UNSURE and option not in options:
+        return Verdict.BAD_OPTION
+    return None
+
+
+def answer(
+    diagnosis: Diagnosis,
+    number: int,
+    question: str,
+    option: str,
+    *,
+    seen: int | None = None,
+    by=None,
+) -> Submission:
+    """Answer step ``number`` with ``option`` of ``question``.
+
+    ``seen`` is how many answers the person's page showed. Answering an earlier step
+    replaces it and the steps after it, which depended on it, but only if nothing changed
+    since the page was shown; otherwise someone else (an agent, the merchant, another
+    tab) answered in between: a conflict, and no answer is lost or duplicated.
+    """
+    snapshot = get_snapshot(diagnosis.revision_id)
+    given = replies(diagnosis)
+    if not 1 <= number <= len(given) + 1:
+        return Submission(Verdict.NOT_CURRENT, diagnosis)
+    problem = _check(snapshot, _question_at(diagnosis, snapshot, given, number), question, option)
+    if problem is not None:
+        return Submission(problem, diagnosis)
+    reply = Reply(question, option)
+    if number <= len(given) and given[number - 1] == reply:
+        return Submission(Verdict.UNCHANGED, diagnosis)
+    if number <= len(given) and (seen if seen is not None else len(given)) != len(given):
+        return Submission(Verdict.CONFLICT, _reread(diagnosis))
+    after = [*given[: number - 1], reply]
+    fields = _standing(diagnosis, snapshot, _locate(diagnosis, snapshot, after))
+    try:
+        _record(diagnosis, number, reply, by=by, fields={"trail": [list(r) for r in after], **fields})
+    except (IntegrityError, StaleDiagnosis):
+        return Submission(Verdict.CONFLICT, _reread(diagnosis))  # answered elsewhere just now
+    return Submission(Verdict.RECORDED, diagnosis)
+
+
+def _record(diagnosis: Diagnosis, number: int, reply: Reply, *, by, fields: dict) -> None:
+    """The Answer row and the mirrored trail on the diagnosis, in one transaction."""
+    # No savepoint of its own: a caller's transaction rolls back whole on a clash.
+    with transaction.atomic(savepoint=False):
+        if number <= len(diagnosis.trail):
+            diagnosis.answers.filter(position__gte=number).delete()
+        Answer.objects.create(
+            diagnosis=diagnosis, position=number, question=reply.question, option=reply.option, answered_by=by
+        )
+        _write(diagnosis, fields, versioned=True)
+
+
+def _reread(diagnosis: Diagnosis) -> Diagnosis:
+    diagnosis.refresh_from_db()
+    return diagnosis
+
+
+def finish(diagnosis: Diagnosis) -> None:
+    """ "Show results now": stop asking, whatever the engine would still ask."""
+    if diagnosis.status == Diagnosis.Status.IN_PROGRESS:
+        _advance(diagnosis, stop=True)
+
+
+def ask_more(diagnosis: Diagnosis) -> Position:
+    """Not fixed yet: keep narrowing down, past the usual confidence, for a few questions."""
+    _write(diagnosis, {"wants_more": True, "status": Diagnosis.Status.IN_PROGRESS})
+    return _advance(diagnosis)
+
+
+def record_outcome(
+    diagnosis: Diagnosis,
+    outcome: Outcome,
+    *,
+    solution: str = "",
+    tried: Sequence[str] = (),
+    detail: str = "",
+    by=None,
+) -> None:
+    """Store what came of a diagnosis, attributed: RESOLVED by ``solution``; NOT_FIXED
+    after the steps ``tried`` (evidence against the causes they fix from then on);
+    ESCALATED to a person; CALLBACK (nothing changes but the record)."""
+    now = timezone.now()
+    fields: dict[str, Any] = {}
+    if outcome == Outcome.RESOLVED:
+        fields = {
+            "status": Diagnosis.Status.RESOLVED,
+            "is_fixed": True,
+            "fixed_by": solution,
+            "feedback_at": now,
+        }
+        detail = detail or solution
+    elif outcome == Outcome.NOT_FIXED:
+        tried = list(tried) or [solution]
+        fields = {
+            "tried": list(dict.fromkeys([*diagnosis.tried, *tried])),
+            "is_fixed": False,
+            "feedback_at": now,
+        }
+        detail = detail or ",".join(tried)
+    elif outcome == Outcome.ESCALATED:
+        fields = {"status": Diagnosis.Status.ESCALATED, "is_fixed": False, "feedback_at": now}
+    _write(diagnosis, fields)
+    if outcome == Outcome.NOT_FIXED or not diagnosis.ranking:
+        # Failed steps move the ranking; an early outcome still needs one for insights.
+        _advance(diagnosis, stop=not diagnosis.is_open)
+    CaseEvent.objects.create(diagnosis=diagnosis, kind=outcome.value, actor=by, detail=detail[:300])
+
+
+def escalate(diagnosis: Diagnosis, *, token: str, transcript: str, contact: dict[str, Any]) -> Ticket:
+    """Hand the case to a person: a ticket with the whole diagnosis attached. The same
+    ``token`` (a double submit) always returns the same ticket."""
+    if token and (existing := Ticket.objects.filter(token=token).first()):
+        return existing
+    try:
+        with transaction.atomic():
+            ticket = Ticket.objects.create(
+                diagnosis=diagnosis, token=token or None, transcript=transcript, **contact
+            )
+    except IntegrityError:
+        return Ticket.objects.get(token=token)  # the same form sent twice at once
+    record_outcome(diagnosis, Outcome.ESCALATED, detail=ticket.reference)
+    return ticket
+
+
+def open_by_agent(diagnosis: Diagnosis, agent) -> None:
+    """An agent opened the case by its code; a self-service case now belongs to them."""
+    CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.OPENED, actor=agent)
+    if diagnosis.agent_id is None and Diagnosis.objects.filter(pk=diagnosis.pk, agent__isnull=True).update(
+        agent=agent
+    ):
+        diagnosis.agent = agent
+
+
+# One "notes edited" event per agent per few minutes, not one per keystroke.
+NOTES_EVENT_EVERY = timedelta(minutes=5)
+
+
+def save_notes(diagnosis: Diagnosis, notes: str, by) -> None:
+    if notes == diagnosis.notes:
+        return
+    _write(diagnosis, {"notes": notes})
+    recent = diagnosis.events.filter(
+        kind=CaseEvent.Kind.NOTES, actor=by, created__gte=timezone.now() - NOTES_EVENT_EVERY
+    ).exists()
+    if not recent:
+        CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.NOTES, actor=by)
+
+
+def set_ticket_status(ticket: Ticket, status: str, by) -> None:
+    """Work a ticket: open → in progress → closed (any order; every change is logged)."""
+    if status == ticket.status:
+        return
+    Ticket.objects.filter(pk=ticket.pk).update(status=status, updated=timezone.now())
+    ticket.status = status
+    CaseEvent.objects.create(
+        diagnosis=ticket.diagnosis,
+        kind=CaseEvent.Kind.TICKET,
+        actor=by,
+        detail=f"{ticket.reference} {status}",
+    )

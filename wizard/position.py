@@ -1,0 +1,128 @@
+"""Where a diagnosis stands: the engine applied once to the replies given so far.
+
+A :class:`Reply` is one answer as the knowledge names it (question slug, option slug,
+or "unsure"); the engine's :data:`engine.Evidence` is the same answer as array indices.
+:func:`locate` turns replies into a :class:`Position` with one engine run, and every
+later use in the same request (the next question, the ranking, the page) reads it from
+there instead of asking the engine again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from django.conf import settings
+
+from . import engine
+from .knowledge import Snapshot
+
+
+class Reply(NamedTuple):
+    """One answer given: which question, which option slug (or "unsure")."""
+
+    question: str
+    option: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When the questions stop: confident enough, or the budget spent."""
+
+    confidence: float
+    budget: int
+
+    @classmethod
+    def for_case(cls, *, extended: bool) -> Limits:
+        """The usual limits, or the wider ones of a merchant who asked for more questions
+        after a result: keep asking past the usual confidence, for a few more questions."""
+        if extended:
+            return cls(
+                confidence=max(settings.WIZARD_CONFIDENCE, settings.WIZARD_EXTENDED_CONFIDENCE),
+                budget=settings.WIZARD_QUESTION_BUDGET + settings.WIZARD_EXTENDED_BUDGET,
+            )
+        return cls(confidence=settings.WIZARD_CONFIDENCE, budget=settings.WIZARD_QUESTION_BUDGET)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a diagnosis stands after ``replies`` (and the steps ``tried`` without success)."""
+
+    replies: tuple[Reply, ...]
+    tried: tuple[str, ...]
+    step: engine.Step
+    asked: tuple[int, ...]
+    evidence: tuple[engine.Evidence, ...]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.step.question is None
+
+    @property
+    def posterior(self) -> np.ndarray:
+        return self.step.posterior
+
+    @property
+    def question(self) -> int | None:
+        """The index of the next question to ask, or None when the questions stop."""
+        return self.step.question
+
+    def ranking(self, snapshot: Snapshot) -> list[list]:
+        """Every cause, most probable first, as stored on the diagnosis: [[slug, p]]."""
+        p = self.posterior
+        return [[snapshot.causes[c]["slug"], round(float(p[c]), 4)] for c in engine.ranking(p)]
+
+    def leading_cause(self, snapshot: Snapshot) -> str:
+        return snapshot.causes[int(self.posterior.argmax())]["slug"]
+
+    def could_continue(self, limits: Limits) -> bool:
+        """Whether, within ``limits``, another question would still be worth asking."""
+        if self.posterior.max() >= limits.confidence or len(self.asked) >= limits.budget:
+            return False
+        return bool((self.step.gains >= engine.MIN_GAIN_BITS).any())
+
+
+def failed_steps(snapshot: Snapshot, tried: Sequence[str]) -> list[int]:
+    return [snapshot.solution_index[slug] for slug in tried if slug in snapshot.solution_index]
+
+
+def locate(
+    snapshot: Snapshot,
+    replies: Sequence[Reply],
+    *,
+    tried: Sequence[str] = (),
+    limits: Limits | None = None,
+) -> Position:
+    """Run the engine once over ``replies``: the posterior, and the next question or a stop.
+
+    Replies to questions the revision does not have are skipped; "not sure" counts as
+    asked but carries no evidence.
+    """
+    asked: list[int] = []
+    evidence: list[engine.Evidence] = []
+    for reply in replies:
+        q = snapshot.question_index.get(reply.question)
+        if q is None:
+            continue
+        asked.append(q)
+        pair = snapshot.answer_index(reply.question, reply.option)
+        if pair is not None:
+            evidence.append(pair)
+    limits = limits or Limits.for_case(extended=False)
+    step = engine.next_step(
+        snapshot.model,
+        evidence,
+        asked,
+        confidence=limits.confidence,
+        budget=limits.budget,
+        failed=failed_steps(snapshot, tried),
+    )
+    return Position(
+        replies=tuple(Reply(*reply) for reply in replies),
+        tried=tuple(tried),
+        step=step,
+        asked=tuple(asked),
+        evidence=tuple(evidence),
+    )
