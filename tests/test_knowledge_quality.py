@@ -20,7 +20,7 @@ def simulate(cause: str, *, max_questions: int, unsure_every: int = 0) -> tuple[
     """Answer as a merchant with ``cause`` would, most likely answer each time."""
     model = SNAPSHOT.model
     c = SNAPSHOT.cause_index[cause]
-    answers: list[engine.Answer] = []
+    answers: list[engine.Evidence] = []
     asked: list[int] = []
     while len(asked) < max_questions:
         step = engine.next_step(
