@@ -258,6 +258,12 @@ WIZARD_QUESTION_BUDGET = int(os.environ.get("WIZARD_QUESTION_BUDGET", "15"))
 # confidence, up to this one, for this many more questions.
 WIZARD_EXTENDED_CONFIDENCE = 0.97
 WIZARD_EXTENDED_BUDGET = 5
+# "Not sure" does not spend the question budget; at most this many are asked beyond it.
+WIZARD_UNSURE_ALLOWANCE = 5
+# After this many "not sure" answers in a row, the wizard offers the result or a person.
+WIZARD_UNSURE_RUN = 3
+# The chance that any one answer is a mistake: no single answer rules a cause out.
+WIZARD_SLIP = float(os.environ.get("WIZARD_SLIP", "0.05"))
 # Diagnoses (and the contact details in their tickets) are kept this long by default.
 DIAGNOSIS_RETENTION_DAYS = int(os.environ.get("DIAGNOSIS_RETENTION_DAYS", "365"))
 

@@ -4,22 +4,29 @@ Pure numpy, no Django. Everything works on a :class:`Model`, a set of arrays com
 from one published knowledge revision:
 
 - ``prior[c]``: how common cause ``c`` is (normalised to sum to 1);
-- ``likelihood[q, a, c]``: probability that a merchant whose terminal has cause ``c``
-  gives answer ``a`` to question ``q``. Questions have different numbers of answers; the
-  unused slots of the padded answer axis are zero and never chosen;
-- ``effort[q]``: how hard question ``q`` is to answer (1.0 is a plain question);
+- ``likelihood[q][a, c]``: probability that a merchant whose terminal has cause ``c``
+  gives answer ``a`` to question ``q``, as the knowledge states it. Questions have
+  different numbers of answers; they are stored one row per answer, without padding;
+- ``slip``: the chance that any one answer is a mistake (a slip of the finger, a
+  misread screen, a world that differs from the knowledge). The engine believes answers
+  through it, so no single answer rules a cause out for good: "never" means "very
+  unlikely", not impossible;
+- ``effort[q]``: how hard question ``q`` is to answer (1.0 is a plain question), and
+  ``unsure[q]``: the share of merchants who cannot answer it ("not sure");
 - ``fixes[s, c]``: the chance that solution ``s`` fixes cause ``c``; ``cost[s]``: the
   minutes it takes.
 
-An answer is a pair ``(question index, answer index)``; "not sure" is simply not an
-answer, so it carries no evidence. Probabilities are kept in log space while answers are
-combined so that many extreme likelihoods never underflow to zero.
+An answer is :data:`Evidence`, a pair ``(question index, answer index)``; "not sure" is
+simply not evidence. Probabilities are combined in log space so that many extreme
+likelihoods never underflow to zero. The large arrays are float32: a knowledge base of
+1,000 causes and 500 questions compiles to a few MiB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
@@ -29,36 +36,94 @@ Evidence = tuple[int, int]
 # Below this many bits, a question is not worth asking any more.
 MIN_GAIN_BITS = 0.02
 
+# How the next question is chosen (see :func:`question_scores`).
+Rule = Literal["gain", "error", "hybrid"]
+DEFAULT_RULE: Rule = "hybrid"
 
-@dataclass(frozen=True)
+
+class Ragged:
+    """Per-question answer blocks: ``ragged[q]`` is the (answers, causes) array of
+    question ``q``, and ``ragged[q, a, c]`` indexes into it."""
+
+    def __init__(self, blocks: list[np.ndarray]):
+        self.blocks = blocks
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            return self.blocks[key[0]][key[1:]]
+        return self.blocks[key]
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(block.nbytes for block in self.blocks)
+
+
+def _blocks(likelihood) -> list[np.ndarray]:
+    """Per-question blocks from a list of (A_q, C) arrays, or from a padded (Q, A, C)
+    array whose unused answer slots are all zero."""
+    if isinstance(likelihood, np.ndarray) and likelihood.ndim == 3:
+        blocks = []
+        for block in np.asarray(likelihood, dtype=float):
+            used = np.flatnonzero(block.sum(axis=1) > 0)
+            blocks.append(block[: used[-1] + 1 if used.size else block.shape[0]])
+        return blocks
+    return [np.asarray(block, dtype=float) for block in likelihood]
+
+
+@dataclass(frozen=True, eq=False)
 class Model:
     prior: np.ndarray  # (C,)
-    likelihood: np.ndarray  # (Q, A, C)
+    likelihood: Ragged | np.ndarray | list  # per question (A_q, C), as stated
     effort: np.ndarray  # (Q,)
     fixes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, C) in [0, 1]
     cost: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (S,)
+    slip: float = 0.0
+    unsure: np.ndarray | None = None  # (Q,) in [0, 1)
 
     def __post_init__(self) -> None:
         prior = np.asarray(self.prior, dtype=float)
-        likelihood = np.asarray(self.likelihood, dtype=float)
-        if prior.ndim != 1 or likelihood.ndim != 3 or likelihood.shape[2] != prior.shape[0]:
-            raise ValueError("prior must be (C,) and likelihood (Q, A, C)")
+        blocks = _blocks(self.likelihood)
+        if prior.ndim != 1 or any(b.ndim != 2 or b.shape[1] != prior.shape[0] for b in blocks):
+            raise ValueError("prior must be (C,) and every likelihood block (answers, C)")
         if np.any(prior <= 0):
             raise ValueError("every prior must be positive")
-        object.__setattr__(self, "prior", prior / prior.sum())
-        object.__setattr__(self, "likelihood", likelihood)
-        object.__setattr__(self, "effort", np.asarray(self.effort, dtype=float))
-        object.__setattr__(self, "fixes", np.asarray(self.fixes, dtype=float))
-        object.__setattr__(self, "cost", np.asarray(self.cost, dtype=float))
-        # Precomputed once per model: the flattened matrix for P(answer) and the
-        # conditional answer entropy H(A | C = c) of every question, so that the
-        # information gain of all questions is two matrix-vector products.
-        q, a, c = likelihood.shape
-        object.__setattr__(self, "_flat", likelihood.reshape(q * a, c))
+        if not 0.0 <= self.slip < 0.5:
+            raise ValueError("slip must be in [0, 0.5)")
+        n_q = len(blocks)
+        counts = np.array([b.shape[0] for b in blocks], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        stated = (
+            np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, prior.shape[0]), np.float32)
+        )
+        # What the engine believes of an answer: the stated chance, or a slip to any answer.
+        per_row = np.repeat(counts, counts).astype(np.float32)[:, None] if n_q else 1.0
+        believed = (1.0 - self.slip) * stated + np.float32(self.slip) / per_row
         with np.errstate(divide="ignore", invalid="ignore"):
-            plogp = np.where(likelihood > 0, likelihood * np.log2(likelihood), 0.0)
-        object.__setattr__(self, "_answer_entropy", -plogp.sum(axis=1))  # (Q, C)
-        object.__setattr__(self, "_log_likelihood", np.log(np.clip(likelihood, 1e-300, None)))
+            plogp = np.where(believed > 0, believed * np.log2(believed), 0.0)
+        unsure = np.zeros(n_q) if self.unsure is None else np.clip(np.asarray(self.unsure, float), 0.0, 0.95)
+        set_ = object.__setattr__
+        set_(self, "prior", prior / prior.sum())
+        set_(self, "likelihood", Ragged([stated[offsets[q] : offsets[q + 1]] for q in range(n_q)]))
+        set_(self, "effort", np.asarray(self.effort, dtype=float))
+        set_(self, "fixes", np.asarray(self.fixes, dtype=np.float32))
+        set_(self, "cost", np.asarray(self.cost, dtype=float))
+        set_(self, "unsure", unsure)
+        set_(self, "counts", counts)
+        set_(self, "offsets", offsets)
+        set_(self, "_believed", believed.astype(np.float32))
+        set_(self, "_log_believed", np.log(np.clip(believed, 1e-30, None)).astype(np.float32))
+        # H(A | C = c) of every question: the information gain of all questions is then
+        # two matrix-vector products.
+        set_(self, "_answer_entropy", -self._per_question(plogp).astype(np.float32))  # (Q, C)
+
+    def _per_question(self, per_row: np.ndarray) -> np.ndarray:
+        """Sum answer rows into their questions."""
+        if not len(self.counts):
+            return np.zeros((0,) + per_row.shape[1:])
+        return np.add.reduceat(per_row, self.offsets[:-1], axis=0)
 
     @property
     def n_causes(self) -> int:
@@ -66,7 +131,22 @@ class Model:
 
     @property
     def n_questions(self) -> int:
-        return self.likelihood.shape[0]
+        return len(self.counts)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the compiled arrays."""
+        arrays = (self.prior, self.effort, self.fixes, self.cost, self.unsure, self._answer_entropy)
+        return (
+            self.likelihood.nbytes
+            + self._believed.nbytes
+            + self._log_believed.nbytes
+            + sum(a.nbytes for a in arrays)
+        )
+
+    def believed(self, q: int) -> np.ndarray:
+        """(answers, causes) of question ``q`` as the engine believes them (with slips)."""
+        return self._believed[self.offsets[q] : self.offsets[q + 1]]
 
 
 def posterior(model: Model, answers: Iterable[Evidence], failed: Iterable[int] = ()) -> np.ndarray:
@@ -77,7 +157,7 @@ def posterior(model: Model, answers: Iterable[Evidence], failed: Iterable[int] =
     """
     log_p = np.log(model.prior)
     for q, a in answers:
-        log_p = log_p + model._log_likelihood[q, a]
+        log_p = log_p + model._log_believed[model.offsets[q] + a]
     for s in failed:
         log_p = log_p + np.log(np.clip(1.0 - model.fixes[s], 1e-12, None))
     log_p -= log_p.max()
@@ -97,13 +177,40 @@ def information_gain(model: Model, p: np.ndarray) -> np.ndarray:
     Uses I(C; A) = H(A) - H(A | C): ``H(A)`` from the answer marginals ``L @ p`` and
     ``H(A | C)`` from the precomputed per-cause answer entropy.
     """
-    q, a, _ = model.likelihood.shape
-    marginal = (model._flat @ p).reshape(q, a)
+    p32 = p.astype(np.float32)
+    marginal = model._believed @ p32
     with np.errstate(divide="ignore", invalid="ignore"):
-        h_answer = -np.where(marginal > 0, marginal * np.log2(marginal), 0.0).sum(axis=1)
-    gain = h_answer - model._answer_entropy @ p
+        h_answer = -model._per_question(np.where(marginal > 0, marginal * np.log2(marginal), 0.0))
+    gain = h_answer - model._answer_entropy @ p32
     # Rounding can leave a hair below zero for useless questions.
-    return np.maximum(gain, 0.0)
+    return np.maximum(gain.astype(float), 0.0)
+
+
+def expected_leader(model: Model, p: np.ndarray) -> np.ndarray:
+    """For every question, the expected probability of the leading cause after its answer:
+    sum over answers of max over causes of P(answer, cause). One minus it is the
+    chance that the diagnosis would then be wrong."""
+    joint = model._believed * p.astype(np.float32)  # (R, C)
+    return model._per_question(joint.max(axis=1)).astype(float)
+
+
+def question_scores(model: Model, p: np.ndarray, gains: np.ndarray, rule: Rule = DEFAULT_RULE) -> np.ndarray:
+    """How much each question is worth asking now, per unit of the merchant's effort.
+
+    - "gain": expected information gain (bits);
+    - "error": expected drop in the chance of naming the wrong cause;
+    - "hybrid": information gain plus the drop in error, in bits' units: information to
+      narrow down while many causes are open, and a push towards a confident, right
+      answer once a few remain.
+
+    A question many merchants cannot answer is worth less: its answer may not come.
+    """
+    if rule == "gain":
+        value = gains
+    else:
+        error_drop = np.maximum(expected_leader(model, p) - p.max(), 0.0)
+        value = error_drop if rule == "error" else gains + 2.0 * error_drop
+    return value * (1.0 - model.unsure) / model.effort
 
 
 @dataclass(frozen=True)
@@ -113,7 +220,7 @@ class Step:
     posterior: np.ndarray
     question: int | None  # the next question to ask, or None when it is time to stop
     gains: np.ndarray  # information gain of every question (asked ones are 0)
-    reason: str  # "ask", "confident", "uninformative" or "budget"
+    reason: str  # "ask", "confident", "exhausted" or "budget"
 
 
 def next_step(
@@ -123,13 +230,17 @@ def next_step(
     *,
     confidence: float = 0.85,
     budget: int = 15,
+    unsure_allowance: int = 5,
     min_gain: float = MIN_GAIN_BITS,
     failed: Iterable[int] = (),
+    rule: Rule = DEFAULT_RULE,
 ) -> Step:
-    """Choose the most informative question per unit of effort, or decide to stop.
+    """Choose the question most worth asking, or decide to stop.
 
     ``asked`` lists every question already put to the merchant, including those
-    answered "not sure", which are never asked again.
+    answered "not sure", which are never asked again. ``budget`` counts answers that
+    carry evidence: "not sure" does not spend it, but at most ``unsure_allowance`` of
+    them are asked beyond it.
     """
     p = posterior(model, answers, failed)
     gains = information_gain(model, p)
@@ -140,12 +251,12 @@ def next_step(
         gains[~open_] = 0.0
     if p.max() >= confidence:
         return Step(p, None, gains, "confident")
-    if len(asked) >= budget:
+    if len(answers) >= budget or len(asked) >= budget + unsure_allowance:
         return Step(p, None, gains, "budget")
     worth_asking = open_ & (gains >= min_gain)
     if not worth_asking.any():
-        return Step(p, None, gains, "uninformative")
-    score = np.where(worth_asking, gains / model.effort, -np.inf)
+        return Step(p, None, gains, "exhausted")
+    score = np.where(worth_asking, question_scores(model, p, gains, rule), -np.inf)
     return Step(p, int(np.argmax(score)), gains, "ask")
 
 
@@ -172,7 +283,7 @@ def remediation(
     causes below ``min_probability`` and steps worth less than ``min_value`` are left
     out. ``allowed`` masks out steps that do not fit the merchant's situation.
     """
-    fixes = model.fixes
+    fixes = model.fixes.astype(float)
     if fixes.size == 0:
         return []
     unfixed = np.where(p >= min_probability, p, 0.0)
@@ -199,7 +310,7 @@ def support(model: Model, answers: Sequence[Evidence], cause: int, *, ratio: flo
     """
     positions = []
     for position, (q, a) in enumerate(answers):
-        row = model.likelihood[q, a]
+        row = model.likelihood[q][a]
         if row[cause] >= ratio * float(row @ model.prior):
             positions.append(position)
     return positions
@@ -211,6 +322,7 @@ def simulate(
     *,
     confidence: float = 0.85,
     budget: int = 15,
+    rule: Rule = DEFAULT_RULE,
 ) -> tuple[list[Evidence | tuple[int, None]], np.ndarray]:
     """Run a whole diagnosis; ``answer_for(question)`` returns an answer index or None.
 
@@ -221,7 +333,7 @@ def simulate(
     answers: list[Evidence] = []
     asked: list[int] = []
     while True:
-        step = next_step(model, answers, asked, confidence=confidence, budget=budget)
+        step = next_step(model, answers, asked, confidence=confidence, budget=budget, rule=rule)
         if step.question is None:
             return transcript, step.posterior
         a = answer_for(step.question)

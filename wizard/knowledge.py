@@ -640,6 +640,7 @@ class Snapshot:
             effort=np.array([float(q.get("effort", 1.0)) for q in payload["questions"]]),
             fixes=fixes,
             cost=np.array([float(s["effort_minutes"]) for s in solutions]),
+            slip=settings.WIZARD_SLIP,
         )
         return cls(
             number=number,

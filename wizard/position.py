@@ -79,7 +79,9 @@ class Position:
 
     def could_continue(self, limits: Limits) -> bool:
         """Whether, within ``limits``, another question would still be worth asking."""
-        if self.posterior.max() >= limits.confidence or len(self.asked) >= limits.budget:
+        if self.posterior.max() >= limits.confidence or len(self.evidence) >= limits.budget:
+            return False
+        if len(self.asked) >= limits.budget + settings.WIZARD_UNSURE_ALLOWANCE:
             return False
         return bool((self.step.gains >= engine.MIN_GAIN_BITS).any())
 
@@ -117,6 +119,7 @@ def locate(
         asked,
         confidence=limits.confidence,
         budget=limits.budget,
+        unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
         failed=failed_steps(snapshot, tried),
     )
     return Position(
