@@ -1,4 +1,8 @@
-"""The benchmark behind docs/performance.md: its synthetic knowledge, and a quick run."""
+"""The benchmark behind docs/performance.md: its synthetic knowledge, and a quick run.
+
+The quick run takes about a minute, so it is opt-in (the ``benchmark`` marker, see
+conftest.py): ``make benchmark-smoke`` runs it.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 from wizard import knowledge
@@ -24,6 +29,7 @@ def test_synthetic_knowledge_bases_are_valid_knowledge():
     assert synthetic_payload(40, 30, seed=3) == payload  # reproducible
 
 
+@pytest.mark.benchmark
 def test_benchmark_quick_writes_every_section(tmp_path):
     output = tmp_path / "performance.md"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CI")}
