@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .PHONY: run test install install-dev migrate messages knowledge accounts lint format clean
-.PHONY: test-postgres benchmark benchmark-quick screenshots
+.PHONY: test-postgres benchmark benchmark-quick benchmark-smoke screenshots
 
 run: install migrate messages knowledge accounts
 	@echo ""
@@ -34,6 +34,10 @@ benchmark: install messages
 
 benchmark-quick: install messages
 	OPENBLAS_NUM_THREADS=1 DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) manage.py benchmark --quick --output /tmp/performance-quick.md
+
+# The benchmark's tests, its quick run included (opt-in, about a minute; no services needed).
+benchmark-smoke: install-dev messages
+	RUN_BENCHMARK=1 $(BIN)/pytest tests/test_benchmark.py -q
 
 # The README's pictures: the browser suite's screenshots, written to docs/screenshots.
 screenshots: install-dev messages

@@ -151,9 +151,25 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "locale": "zh-CN"}
 
 
+# Tests that produce something rather than check something: each runs only when its
+# variable is set (by its make target), whatever -m says, and says how to run it otherwise.
+OPT_IN = {
+    "benchmark": ("RUN_BENCHMARK", "make benchmark-smoke"),
+    "screenshots": ("SCREENSHOT_DIR", "make screenshots"),
+}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Browser tests flush the database (live server); run them after the rest."""
+    """Browser tests flush the database (live server); run them after the rest. Opt-in
+    tests are skipped unless their variable is set."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    for marker, (variable, target) in OPT_IN.items():
+        if os.environ.get(variable):
+            continue
+        skip = pytest.mark.skip(reason=f"opt-in: set {variable} to run it (`{target}`)")
+        for item in items:
+            if item.get_closest_marker(marker):
+                item.add_marker(skip)
 
 
 def ensure_roles() -> None:

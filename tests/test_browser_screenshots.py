@@ -1,7 +1,8 @@
 """Screenshots of the main pages at desktop and phone sizes.
 
-The suite saves them under ``test-results/screenshots``; ``make screenshots`` writes
-them to ``docs/screenshots`` instead, where the README shows them.
+They are written to ``SCREENSHOT_DIR``, and only when it is set (the ``screenshots``
+marker, see conftest.py): ``make screenshots`` writes them to ``docs/screenshots``, where
+the README shows them.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from playwright.sync_api import expect
 
 from wizard.models import Answer, Diagnosis, KnowledgeRevision
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.screenshots]
 
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
-OUT = Path(
-    os.environ.get("SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-results" / "screenshots")
-)
+
+
+@pytest.fixture
+def out() -> Path:
+    """The directory SCREENSHOT_DIR names (set whenever these tests run)."""
+    path = Path(os.environ["SCREENSHOT_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def some_history(revision: KnowledgeRevision) -> None:
@@ -49,22 +55,21 @@ def some_history(revision: KnowledgeRevision) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, size):
-    OUT.mkdir(parents=True, exist_ok=True)
+def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, size, out):
     context = browser.new_context(viewport=SIZES[size], locale="zh-CN", device_scale_factor=1)
     page = context.new_page()
     page.goto(live_site.url)
-    page.screenshot(path=OUT / f"landing-{size}.png", full_page=True)
+    page.screenshot(path=out / f"landing-{size}.png", full_page=True)
     page.locator('[data-action="start"]').click()
     expect(page.locator("form[data-question]")).to_be_visible()
-    page.screenshot(path=OUT / f"question-{size}.png", full_page=True)
+    page.screenshot(path=out / f"question-{size}.png", full_page=True)
     for _ in range(2):
         page.locator('form[data-question] button[name="answer"]').first.click()
         page.wait_for_timeout(300)
     if page.locator('[data-action="results"]').count():
         page.locator('[data-action="results"]').click()
     expect(page.locator("[data-cause]").first).to_be_visible()
-    page.screenshot(path=OUT / f"result-{size}.png", full_page=True)
+    page.screenshot(path=out / f"result-{size}.png", full_page=True)
 
     user = django_user_model.objects.create_user(
         f"shots-{size}", password="a-long-test-password-42", is_staff=True
@@ -78,13 +83,13 @@ def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, si
     expect(page.locator("[data-console]")).to_be_visible()
     page.keyboard.press("1")
     expect(page.locator("[data-console] .timeline li")).to_have_count(1)
-    page.screenshot(path=OUT / f"agent-console-{size}.png", full_page=True)
+    page.screenshot(path=out / f"agent-console-{size}.png", full_page=True)
 
     some_history(KnowledgeRevision.objects.latest())
     page.goto(live_site.url + "/insights/")
     expect(page.locator("canvas[data-chart]").first).to_be_visible()
     page.wait_for_timeout(300)
-    page.screenshot(path=OUT / f"insights-{size}.png", full_page=True)
+    page.screenshot(path=out / f"insights-{size}.png", full_page=True)
     context.close()
     for name in ("landing", "question", "result", "agent-console", "insights"):
-        assert (OUT / f"{name}-{size}.png").stat().st_size > 10_000
+        assert (out / f"{name}-{size}.png").stat().st_size > 10_000

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wizard.management.commands.benchmark import (
+from wizard.benchmark.servers import (
     DEFAULT_POSTGRES_URL,
     DEFAULT_REDIS_URL,
     AppServer,
@@ -49,7 +49,7 @@ def services() -> None:
         if not ok
     ]
     if missing:
-        message = f"{' and '.join(missing)} not reachable: start them (STACK.md) to run the multi-server test"
+        message = f"{' and '.join(missing)} not reachable: start them (see the README, 'Production') to run the multi-server test"
         if MUST_RUN:
             pytest.fail(message)
         pytest.skip(message)

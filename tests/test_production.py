@@ -294,39 +294,3 @@ def _connection_params() -> dict[str, str]:
         "password": db["PASSWORD"],
     }
     return {key: value for key, value in params.items() if value}
-
-
-# --- The benchmark command -----------------------------------------------------------------
-
-
-def test_synthetic_knowledge_bases_are_valid_knowledge():
-    from wizard import knowledge
-    from wizard.management.commands.benchmark import synthetic_payload
-
-    payload = synthetic_payload(40, 30, seed=3)
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
-    assert errors == []
-    snapshot = knowledge.Snapshot.from_payload(0, payload)
-    assert (snapshot.model.n_causes, snapshot.model.n_questions) == (40, 30)
-    assert synthetic_payload(40, 30, seed=3) == payload  # reproducible
-
-
-def test_benchmark_quick_writes_every_section(tmp_path):
-    output = tmp_path / "performance.md"
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CI")}
-    env["OPENBLAS_NUM_THREADS"] = "1"
-    done = subprocess.run(
-        [sys.executable, "manage.py", "benchmark", "--quick", "--skip-http", f"--output={output}"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = output.read_text()
-    for heading in ("## Machine", "## 1. Engine", "## 2. One wizard step", "## 3. HTTP", "## 4. Diagnostic"):
-        assert heading in report
-    assert "| cores |" in report and "| numpy |" in report
-    assert "1,000×500" in report and "3,000×1,000" in report
-    assert "nan" not in report

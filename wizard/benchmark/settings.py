@@ -1,5 +1,5 @@
 """Settings for the servers `manage.py benchmark` starts: the site plus its reference view."""
 
-from .settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
-ROOT_URLCONF = "config.benchmark_urls"
+ROOT_URLCONF = "wizard.benchmark.urls"

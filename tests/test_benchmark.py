@@ -1,0 +1,51 @@
+"""The benchmark behind docs/performance.md: its synthetic knowledge, and a quick run.
+
+The quick run takes about a minute, so it is opt-in (the ``benchmark`` marker, see
+conftest.py): ``make benchmark-smoke`` runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from wizard import knowledge
+from wizard.benchmark.synthetic import synthetic_payload
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def test_synthetic_knowledge_bases_are_valid_knowledge():
+    payload = synthetic_payload(40, 30, seed=3)
+    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    assert errors == []
+    snapshot = knowledge.Snapshot.from_payload(0, payload)
+    assert (snapshot.model.n_causes, snapshot.model.n_questions) == (40, 30)
+    assert synthetic_payload(40, 30, seed=3) == payload  # reproducible
+
+
+@pytest.mark.benchmark
+def test_benchmark_quick_writes_every_section(tmp_path):
+    output = tmp_path / "performance.md"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "CI")}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "benchmark", "--quick", "--skip-http", f"--output={output}"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = output.read_text()
+    for heading in ("## Machine", "## 1. Engine", "## 2. One wizard step", "## 3. HTTP", "## 4. Diagnostic"):
+        assert heading in report
+    assert "| cores |" in report and "| numpy |" in report
+    assert "1,000×500" in report and "3,000×1,000" in report
+    assert "nan" not in report
