@@ -32,7 +32,7 @@ from wizard import engine, knowledge
 from wizard.models import KnowledgeRevision
 
 from .servers import START_TOKEN_RE, UnexpectedReply, answer_form, parse_question
-from .synthetic import answer_counts, synthetic_payload
+from .synthetic import synthetic_payload
 
 # ---------------------------------------------------------------------------------------
 # Timing and units
@@ -108,9 +108,8 @@ class EngineRow:
 
 
 def model_bytes(model: engine.Model) -> int:
-    """Bytes of every array the model keeps (views of another array count once)."""
-    arrays = [v for v in vars(model).values() if isinstance(v, np.ndarray)]
-    return sum(a.nbytes for a in arrays if a.base is None or not any(a.base is b for b in arrays))
+    """Bytes of every array the model keeps."""
+    return model.nbytes
 
 
 def bench_engine(sizes, *, quick: bool, log: Callable[[str], None]) -> list[EngineRow]:
@@ -144,8 +143,8 @@ def _engine_row(name: str, n_causes: int, n_questions: int, *, budget_s: float) 
         budget_s=budget_s,
     )
     p = engine.posterior(model, answers)
-    flat = model.likelihood.reshape(-1, n_causes)
-    reference = timed(lambda f=flat, v=p: f @ v, min_reps=20, budget_s=budget_s)
+    flat = np.concatenate(model.likelihood.blocks)
+    reference = timed(lambda f=flat, v=p.astype(np.float32): f @ v, min_reps=20, budget_s=budget_s)
     return EngineRow(
         name=name,
         causes=n_causes,
@@ -162,16 +161,15 @@ def _engine_row(name: str, n_causes: int, n_questions: int, *, budget_s: float) 
     )
 
 
-def _five_answers(model: engine.Model, n_causes: int) -> list[engine.Answer]:
+def _five_answers(model: engine.Model, n_causes: int) -> list[engine.Evidence]:
     """ "Later": five answers in, as a merchant with a random cause would give them."""
     rng = np.random.default_rng(1)
     truth = int(rng.integers(n_causes))
-    counts = answer_counts(model)
-    answers: list[engine.Answer] = []
+    answers: list[engine.Evidence] = []
     for _ in range(5):
         step = engine.next_step(model, answers, budget=10**6, confidence=1.1)
         q = step.question
-        answers.append((q, int(model.likelihood[q, : counts[q], truth].argmax())))
+        answers.append((q, int(model.likelihood[q][:, truth].argmax())))
     return answers
 
 

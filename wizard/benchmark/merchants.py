@@ -55,7 +55,7 @@ class EfficiencyRow:
 
 def _answer_for(model, counts, truth: int, noise: float, rng: random.Random) -> Callable[[int], int]:
     def answer(q: int) -> int:
-        a = int(model.likelihood[q, : counts[q], truth].argmax())
+        a = int(model.likelihood[q][:, truth].argmax())
         if noise and rng.random() < noise:
             a = rng.choice([x for x in range(counts[q]) if x != a])
         return a
@@ -68,7 +68,7 @@ def _greedy(model, answer, *, confidence: float, budget: int) -> tuple[int, int]
     return len(transcript), int(np.argmax(p))
 
 
-def _fixed(model, log_likelihood, order, answer, *, confidence: float) -> tuple[int, int]:
+def _fixed(model, order, answer, *, confidence: float) -> tuple[int, int]:
     """Ask in a fixed ``order`` until confident (the posterior updated incrementally)."""
     log_p = np.log(model.prior)
     p = model.prior
@@ -76,7 +76,7 @@ def _fixed(model, log_likelihood, order, answer, *, confidence: float) -> tuple[
     for q in order:
         if p.max() >= confidence:
             break
-        log_p = log_p + log_likelihood[q, answer(q)]
+        log_p = log_p + np.log(np.clip(model.believed(q)[answer(q)], 1e-30, None))
         p = np.exp(log_p - log_p.max())
         p = p / p.sum()
         asked += 1
@@ -121,7 +121,6 @@ def _efficiency_row(name: str, payload: dict[str, Any], *, trials: int) -> Effic
 def _questions_needed(row: EfficiencyRow, model, counts, truths: list[int], rng: random.Random) -> None:
     """Without a question budget: how many questions each strategy needs to be confident."""
     confidence = settings.WIZARD_CONFIDENCE
-    log_likelihood = np.log(np.clip(model.likelihood, 1e-300, None))
     listed = list(range(model.n_questions))
     by_gain = [int(q) for q in np.argsort(-engine.information_gain(model, model.prior), kind="stable")]
     greedy, listed_n, gain_n, hits = [], [], [], 0
@@ -130,8 +129,8 @@ def _questions_needed(row: EfficiencyRow, model, counts, truths: list[int], rng:
         asked, top = _greedy(model, clean, confidence=confidence, budget=model.n_questions)
         greedy.append(asked)
         hits += top == truth
-        listed_n.append(_fixed(model, log_likelihood, listed, clean, confidence=confidence)[0])
-        gain_n.append(_fixed(model, log_likelihood, by_gain, clean, confidence=confidence)[0])
+        listed_n.append(_fixed(model, listed, clean, confidence=confidence)[0])
+        gain_n.append(_fixed(model, by_gain, clean, confidence=confidence)[0])
     row.greedy = statistics.fmean(greedy)
     row.fixed_listed = statistics.fmean(listed_n)
     row.fixed_gain = statistics.fmean(gain_n)

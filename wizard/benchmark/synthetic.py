@@ -123,5 +123,31 @@ def _solution(c: int) -> dict[str, Any]:
 
 
 def answer_counts(model: engine.Model) -> np.ndarray:
-    """How many real answers each question has (the answer axis is padded with zeros)."""
-    return (model.likelihood.sum(axis=2) > 0).sum(axis=1)
+    """How many answers each question has."""
+    return model.counts
+
+
+def skewed_payload(n_causes: int = 60, n_questions: int = 80, *, seed: int = 3) -> dict[str, Any]:
+    """A harder knowledge base of the seed's density: a few common causes and a long tail
+    (Zipf-like priors, 30:1 from the first to the last), near-twin causes (every tenth
+    cause copies its neighbour's evidence but for one symptom), and correlated symptoms
+    (pairs of questions that the same causes show)."""
+    payload = synthetic_payload(n_causes, n_questions, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    causes = payload["causes"]
+    for rank, cause in enumerate(causes):
+        cause["prior"] = round(3.0 / (1 + rank) ** 0.83, 4)
+    binary = [q["symptom"] for q in payload["questions"] if q["kind"] == "binary"]
+    for twin in range(1, n_causes, 10):
+        original = {e["symptom"]: e["strength"] for e in causes[twin - 1]["evidence"]}
+        distinct = str(rng.choice([s for s in binary if s not in original]))
+        causes[twin]["evidence"] = [
+            {"symptom": s, "strength": w} for s, w in sorted({**original, distinct: "often"}.items())
+        ]
+    for first, second in zip(binary[0:20:2], binary[1:20:2], strict=True):
+        for cause in causes:
+            links = {e["symptom"]: e["strength"] for e in cause["evidence"]}
+            if first in links:
+                links[second] = links[first]
+                cause["evidence"] = [{"symptom": s, "strength": w} for s, w in sorted(links.items())]
+    return payload

@@ -1,0 +1,251 @@
+"""Section 5: diagnoses that hold up with merchants who do not answer like the model.
+
+A merchant has a true cause and answers each question from a *world*: the knowledge as
+stated, or a world that differs from it. Kinds of merchant:
+
+- *most-likely*: always the single most likely answer for the cause (the old yardstick,
+  kept for comparison: the engine's own model cannot surprise it);
+- *model-true*: answers sampled from the stated strengths ("often" = yes 70% of the time);
+- *slips 10%* / *slips 20%*: model-true, then that share of answers replaced by another
+  answer at random;
+- *mismatch*: model-true in a world where 30% of the strength words are one step off;
+- *unsure 30%*: model-true, but "not sure" to 30% of the questions.
+
+Each diagnosis runs the production rules (confidence, budget, slip term, "not sure"
+allowance) and records where the true cause ranked, how many questions were asked, why
+they stopped and how confident the engine said it was, so that calibration (of the
+diagnoses that stop "confident", the share that is right) can be set beside the
+confidence claimed.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from wizard import engine, knowledge
+
+STEPS = ("never", "rarely", "sometimes", "often", "always")
+
+
+@dataclass(frozen=True)
+class Merchant:
+    name: str
+    sample: bool = True  # False: always the most likely answer
+    slip: float = 0.0
+    unsure: float = 0.0
+    mismatch: float = 0.0  # share of strength words one step off in the merchant's world
+
+
+MERCHANTS = (
+    Merchant("most-likely", sample=False),
+    Merchant("model-true"),
+    Merchant("slips 10%", slip=0.1),
+    Merchant("slips 20%", slip=0.2),
+    Merchant("mismatch", mismatch=0.3),
+    Merchant("unsure 30%", unsure=0.3),
+)
+RULES: tuple[engine.Rule, ...] = ("gain", "error", "hybrid")
+
+
+@dataclass
+class Run:
+    truth: int
+    rank: int  # 0 = ranked first
+    questions: int
+    reason: str
+    confidence: float
+
+
+@dataclass
+class Summary:
+    """The figures for one knowledge base, one kind of merchant and one question rule."""
+
+    base: str
+    merchant: str
+    rule: str
+    runs: list[Run] = field(default_factory=list)
+    prior: np.ndarray | None = None
+
+    def _weights(self) -> np.ndarray:
+        """Each run weighted by its cause's prior: causes are simulated equally often, so
+        that every cause is measured, and weighted back to how common they are."""
+        counts = Counter(r.truth for r in self.runs)
+        return np.array([self.prior[r.truth] / counts[r.truth] for r in self.runs])
+
+    def _share(self, hits: list[bool]) -> float:
+        w = self._weights()
+        return float(np.dot(w, hits) / w.sum())
+
+    @property
+    def top1(self) -> float:
+        return self._share([r.rank == 0 for r in self.runs])
+
+    @property
+    def top3(self) -> float:
+        return self._share([r.rank < 3 for r in self.runs])
+
+    @property
+    def mean_questions(self) -> float:
+        return self._share([r.questions for r in self.runs])
+
+    @property
+    def p90_questions(self) -> float:
+        return float(np.percentile([r.questions for r in self.runs], 90))
+
+    @property
+    def stops(self) -> dict[str, float]:
+        counts = Counter(r.reason for r in self.runs)
+        return {reason: n / len(self.runs) for reason, n in sorted(counts.items())}
+
+    @property
+    def calibration(self) -> tuple[float, float, int]:
+        """Of the runs that stopped "confident": the share right, the mean confidence
+        claimed, and how many there were."""
+        confident = [r for r in self.runs if r.reason == "confident"]
+        if not confident:
+            return float("nan"), float("nan"), 0
+        right = statistics.fmean(r.rank == 0 for r in confident)
+        return right, statistics.fmean(r.confidence for r in confident), len(confident)
+
+    def per_cause_top1(self) -> dict[int, float]:
+        by_cause: dict[int, list[bool]] = {}
+        for r in self.runs:
+            by_cause.setdefault(r.truth, []).append(r.rank == 0)
+        return {c: statistics.fmean(hits) for c, hits in sorted(by_cause.items())}
+
+
+def shifted_payload(payload: dict[str, Any], share: float, rng: np.random.Generator) -> dict[str, Any]:
+    """The same knowledge with ``share`` of its strength words one step up or down: a world
+    that differs from what the knowledge says."""
+    world = copy.deepcopy(payload)
+    for cause in world["causes"]:
+        for link in cause["evidence"]:
+            if rng.random() < share:
+                i = STEPS.index(link["strength"])
+                moves = [j for j in (i - 1, i + 1) if 0 <= j < len(STEPS)]
+                link["strength"] = STEPS[int(rng.choice(moves))]
+    return world
+
+
+def answerer(
+    merchant: Merchant, world: engine.Model, truth: int, rng: np.random.Generator
+) -> Callable[[int], int | None]:
+    """How this merchant answers question ``q``: an answer index, or None for "not sure"."""
+
+    def answer(q: int) -> int | None:
+        if merchant.unsure and rng.random() < merchant.unsure:
+            return None
+        column = np.asarray(world.likelihood[q][:, truth], dtype=float)
+        if merchant.sample:
+            a = int(rng.choice(len(column), p=column / column.sum()))
+        else:
+            a = int(column.argmax())
+        if merchant.slip and rng.random() < merchant.slip:
+            a = int(rng.choice([x for x in range(len(column)) if x != a]))
+        return a
+
+    return answer
+
+
+def diagnose(
+    model: engine.Model, answer: Callable[[int], int | None], rule: engine.Rule
+) -> tuple[int, engine.Step]:
+    """One diagnosis with the production rules; returns the questions asked and the last step."""
+    answers: list[engine.Evidence] = []
+    asked: list[int] = []
+    while True:
+        step = engine.next_step(
+            model,
+            answers,
+            asked,
+            confidence=settings.WIZARD_CONFIDENCE,
+            budget=settings.WIZARD_QUESTION_BUDGET,
+            unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
+            rule=rule,
+        )
+        if step.question is None:
+            return len(asked), step
+        asked.append(step.question)
+        a = answer(step.question)
+        if a is not None:
+            answers.append((step.question, a))
+
+
+def simulate(
+    name: str,
+    payload: dict[str, Any],
+    merchant: Merchant,
+    rule: engine.Rule,
+    *,
+    per_cause: int,
+    seed: int = 11,
+) -> Summary:
+    """``per_cause`` merchants of this kind for every cause of ``payload``."""
+    rng = np.random.default_rng(seed)
+    model = knowledge.Snapshot.from_payload(0, payload).model
+    world = model
+    if merchant.mismatch:
+        world = knowledge.Snapshot.from_payload(0, shifted_payload(payload, merchant.mismatch, rng)).model
+    summary = Summary(name, merchant.name, rule, prior=model.prior)
+    for truth in range(model.n_causes):
+        for _ in range(per_cause):
+            asked, step = diagnose(model, answerer(merchant, world, truth, rng), rule)
+            rank = engine.ranking(step.posterior).index(truth)
+            summary.runs.append(Run(truth, rank, asked, step.reason, float(step.posterior.max())))
+    return summary
+
+
+def every_answer_top1(payload: dict[str, Any], *, per_cause: int, seed: int = 5) -> float:
+    """Model-true merchants who answer every question: how often the true cause ranks
+    first. The ceiling of what the knowledge can tell apart."""
+    rng = np.random.default_rng(seed)
+    model = knowledge.Snapshot.from_payload(0, payload).model
+    hits, weights = [], []
+    for truth in range(model.n_causes):
+        answer = answerer(Merchant("model-true"), model, truth, rng)
+        for _ in range(per_cause):
+            answers = [(q, answer(q)) for q in range(model.n_questions)]
+            hits.append(int(np.argmax(engine.posterior(model, answers))) == truth)
+            weights.append(model.prior[truth] / per_cause)
+    return float(np.dot(weights, hits) / sum(weights))
+
+
+@dataclass
+class Robustness:
+    summaries: list[Summary]
+    ceilings: dict[str, float]  # base → top-1 answering every question
+
+    def find(self, base: str, merchant: str, rule: str) -> Summary:
+        return next(s for s in self.summaries if (s.base, s.merchant, s.rule) == (base, merchant, rule))
+
+
+def bench_robustness(
+    bases: list[tuple[str, dict[str, Any]]],
+    *,
+    per_cause: int,
+    log: Callable[[str], None],
+    rules: tuple[engine.Rule, ...] = RULES,
+) -> Robustness:
+    """Every kind of merchant with the production rule; the alternative rules with the
+    merchants that decide between them (model-true and slips)."""
+    summaries = []
+    for name, payload in bases:
+        for rule in rules:
+            kinds = MERCHANTS if rule == engine.DEFAULT_RULE else MERCHANTS[1:3]
+            for merchant in kinds:
+                summary = simulate(name, payload, merchant, rule, per_cause=per_cause)
+                summaries.append(summary)
+                log(
+                    f"  {name} / {merchant.name} / {rule}: top-1 {summary.top1:.0%}, "
+                    f"{summary.mean_questions:.1f} questions"
+                )
+    ceilings = {name: every_answer_top1(payload, per_cause=per_cause) for name, payload in bases}
+    return Robustness(summaries, ceilings)
