@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import translation
 
-from wizard import knowledge
+from wizard import publishing
 from wizard.markup import render_markdown
 from wizard.models import Cause, Evidence, KnowledgeRevision, Question, Solution, Strength
 
@@ -154,7 +154,7 @@ def test_republishing_an_earlier_revision_makes_it_the_newest(admin_client, seed
     assert Cause.objects.get(slug="network-problem").prior == next(
         c["prior"] for c in seeded.payload["causes"] if c["slug"] == "network-problem"
     )
-    assert knowledge.publish()[1] is False  # the drafts match what is live again
+    assert publishing.publish()[1] is False  # the drafts match what is live again
 
 
 def test_a_single_object_can_be_reverted_from_its_history(admin_client):
@@ -251,7 +251,7 @@ def test_hostile_steps_are_inert_in_the_wizard(client, seeded):
     for solution in Solution.objects.all():
         solution.steps_zh_hans = HOSTILE
         solution.save()
-    knowledge.publish()
+    publishing.publish()
     client.post(reverse("wizard:start"))
     from wizard.models import Diagnosis
 

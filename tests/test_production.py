@@ -301,10 +301,11 @@ def _connection_params() -> dict[str, str]:
 
 def test_synthetic_knowledge_bases_are_valid_knowledge():
     from wizard import knowledge
+    from wizard.checks import check_payload
     from wizard.management.commands.benchmark import synthetic_payload
 
     payload = synthetic_payload(40, 30, seed=3)
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    errors = [f for f in check_payload(payload) if f.level == "error"]
     assert errors == []
     snapshot = knowledge.Snapshot.from_payload(0, payload)
     assert (snapshot.model.n_causes, snapshot.model.n_questions) == (40, 30)

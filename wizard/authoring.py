@@ -19,7 +19,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from . import engine
-from .knowledge import Finding, Snapshot, check_payload, text
+from .checks import Finding, check_payload
+from .knowledge import Snapshot, text
 
 KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
 SINGULAR = {

@@ -3,7 +3,7 @@
 ``manage.py export_knowledge`` / ``import_knowledge`` and the admin's download and upload
 all go through :func:`export_json` and :func:`import_json`, so they check and report
 alike. The format is ``docs/knowledge-format.md``, described by
-``docs/knowledge.schema.json``; ``knowledge.py`` does the reading and writing of the
+``docs/knowledge.schema.json``; ``content.py`` does the reading and writing of the
 tables (``compile_payload`` and ``load_payload``).
 
 An import never half-happens: the whole file is checked first (JSON syntax, the schema,
@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from jsonschema import Draft202012Validator, ValidationError
 
-from . import knowledge
+from . import content
 from .models import Option, Question
 
 SCHEMA_PATH = Path(settings.BASE_DIR) / "docs" / "knowledge.schema.json"
@@ -48,7 +48,7 @@ def dump(payload: dict[str, Any]) -> str:
 
 def export_json() -> str:
     """All the content, drafts included, as a knowledge file."""
-    return dump(knowledge.compile_payload(include_drafts=True))
+    return dump(content.compile_payload(include_drafts=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -341,7 +341,7 @@ def normalise(payload: dict[str, Any]) -> dict[str, Any]:
 def diff(payload: dict[str, Any], *, replace: bool) -> dict[str, KindChanges]:
     """What importing a valid file would change, by kind (a cause's evidence and
     solutions count as the cause, a question's options as the question)."""
-    current = knowledge.compile_payload(include_drafts=True)
+    current = content.compile_payload(include_drafts=True)
     wanted = normalise(payload)
     changes = {}
     for kind in KINDS:
@@ -402,7 +402,7 @@ def import_json(text: str | bytes, *, dry_run: bool, replace: bool) -> ImportRep
                 return report
             report.changes = diff(payload, replace=replace)
             if report.has_changes and not dry_run:
-                knowledge.load_payload(payload, replace=replace)
+                content.load_payload(payload, replace=replace)
                 report.applied = True
     except DatabaseError as error:
         # The checks above should leave nothing for the database to refuse; should

@@ -1,6 +1,6 @@
 from django import template
 
-from ..views.authoring import unpublished_changes
+from ..publishing import unpublished_changes
 
 register = template.Library()
 

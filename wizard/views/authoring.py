@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,8 +18,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import authoring, flow, interchange, knowledge
+from .. import authoring, flow, interchange, publishing
 from .. import learning as learn
+from ..checks import check_payload
+from ..content import compile_payload
 from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
@@ -74,11 +75,11 @@ def publish(request: HttpRequest) -> HttpResponse:
     """Check the draft content and, on POST, publish it as the next revision."""
     if not request.user.has_perm("wizard.publish_knowledge"):
         raise PermissionDenied
-    findings = knowledge.check_payload(knowledge.compile_payload())
+    findings = check_payload(compile_payload())
     if request.method == "POST":
         try:
-            revision, created = knowledge.publish(request.user, note=request.POST.get("note", "")[:300])
-        except knowledge.PublishError as error:
+            revision, created = publishing.publish(request.user, note=request.POST.get("note", "")[:300])
+        except publishing.PublishError as error:
             findings = error.findings
         else:
             if created:
@@ -95,13 +96,13 @@ def publish(request: HttpRequest) -> HttpResponse:
         _("Publish the knowledge"),
         errors=_links([f for f in findings if f.level == "error"]),
         warnings=_links([f for f in findings if f.level == "warning"]),
-        changes=unpublished_changes(),
+        changes=publishing.unpublished_changes(),
     )
     return TemplateResponse(request, "admin/wizard/publish.html", context)
 
 
 def health(request: HttpRequest) -> HttpResponse:
-    report = authoring.health_report(knowledge.compile_payload(), language())
+    report = authoring.health_report(compile_payload(), language())
     context = _context(
         request,
         _("Knowledge health report"),
@@ -115,12 +116,10 @@ def health(request: HttpRequest) -> HttpResponse:
 
 def preview(request: HttpRequest) -> HttpResponse:
     """Walk the wizard on the draft content; answers travel in the URL, nothing is stored."""
-    payload = knowledge.compile_payload()
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    snapshot, errors = publishing.draft_snapshot()
     if errors:
         context = _context(request, _("Preview the draft knowledge"), errors=_links(errors))
         return TemplateResponse(request, "admin/wizard/preview.html", context)
-    snapshot = Snapshot.from_payload(0, payload)
     answers = _parse_answers(snapshot, request.GET.get("a", ""))
     lang = language()
     position = flow.evaluate(snapshot, answers)
@@ -159,11 +158,9 @@ def _parse_answers(snapshot: Snapshot, trail: str) -> list[flow.Given]:
 
 def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
     cause = get_object_or_404(Cause, pk=object_id)
-    payload = knowledge.compile_payload()
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    snapshot, errors = publishing.draft_snapshot()
     run = None
-    if not errors:
-        snapshot = Snapshot.from_payload(0, payload)
+    if snapshot is not None:
         if cause.slug not in snapshot.cause_index:
             raise Http404(_("This cause is not published, so the wizard cannot find it."))
         run = authoring.simulate_cause(snapshot, cause.slug, language())
@@ -203,25 +200,11 @@ def revision(request: HttpRequest, number: int) -> HttpResponse:
 
 @require_POST
 def republish(request: HttpRequest, number: int) -> HttpResponse:
-    """Publish an earlier revision's content again, as the newest revision.
-
-    The content tables are brought back to that revision too (content it did not have is
-    unpublished, not deleted), so the next edit starts from what is live.
-    """
+    """Publish an earlier revision's content again, as the newest revision."""
     if not request.user.has_perm("wizard.publish_knowledge"):
         raise PermissionDenied
     old = get_object_or_404(KnowledgeRevision, number=number)
-    with transaction.atomic():
-        knowledge.load_payload(old.payload)
-        for model, kind in ((Cause, "causes"), (Question, "questions"), (Solution, "solutions")):
-            model.objects.exclude(slug__in=[e["slug"] for e in old.payload[kind]]).update(is_published=False)
-        latest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
-        new = KnowledgeRevision.objects.create(
-            number=latest.number + 1,
-            payload=old.payload,
-            published_by=request.user,
-            note=_("Republished revision %(number)s") % {"number": old.number},
-        )
+    new = publishing.republish(old, request.user)
     messages.success(
         request,
         _("Revision %(old)s is live again as revision %(new)s.") % {"old": old.number, "new": new.number},
@@ -234,12 +217,6 @@ def republish(request: HttpRequest, number: int) -> HttpResponse:
 def markdown_preview(request: HttpRequest) -> JsonResponse:
     """The solution editor's live preview: the same sanitiser as the wizard."""
     return JsonResponse({"html": str(render_markdown(request.POST.get("steps", "")[:20000]))})
-
-
-def unpublished_changes() -> list[authoring.Difference]:
-    """How the draft content differs from what the wizard serves now."""
-    latest = KnowledgeRevision.objects.order_by("-number").first()
-    return authoring.differences(latest.payload if latest else {}, knowledge.compile_payload())
 
 
 def learning(request: HttpRequest) -> HttpResponse:

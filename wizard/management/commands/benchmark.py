@@ -62,7 +62,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings, setup_databases, teardown_databases
 
-from wizard import engine, knowledge
+from wizard import content, engine, knowledge, publishing
 from wizard.models import KnowledgeRevision
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -1053,7 +1053,7 @@ def bench_steps(*, diagnoses: dict[str, int], log: Callable[[str], None]) -> lis
             RATE_LIMITS={"start": (10**8, 60), "answer": (10**8, 60)},
         ):
             call_command("load_knowledge", stdout=io.StringIO())
-            seed, _ = knowledge.publish(note="seed")
+            seed, _ = publishing.publish(note="seed")
             big = synthetic_payload(1000, 500, seed=1000)
             phases = [("seed", seed.number, None), ("1,000×500", seed.number + 1, big)]
             for name, number, payload in phases:
@@ -1498,7 +1498,7 @@ class Command(BaseCommand):
             http = bench_http(database_url, redis_url, duration=duration, concurrency=concurrency, log=log)
 
         log("Diagnostic efficiency…")
-        bases = [("the seed itself", knowledge.read_file())] + [
+        bases = [("the seed itself", content.read_file())] + [
             (name, synthetic_payload(c, q, seed=c)) for name, c, q in (SIZES[:2] if quick else SIZES[:3])
         ]
         efficiency = bench_efficiency(bases, trials=60 if quick else 300, log=log)
