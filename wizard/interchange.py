@@ -2,9 +2,9 @@
 
 ``manage.py export_knowledge`` / ``import_knowledge`` and the admin's download and upload
 all go through :func:`export_json` and :func:`import_json`, so they check and report
-alike. The format is ``docs/knowledge-format.md``, described by
-``docs/knowledge.schema.json``; ``content.py`` does the reading and writing of the
-tables (``compile_payload`` and ``load_payload``).
+alike. The format is ``docs/knowledge-format.md``, described by the JSON schema in
+``schema/knowledge.schema.json``; ``content.py`` does the reading and writing of the tables
+(``compile_payload`` and ``load_payload``).
 
 An import never half-happens: the whole file is checked first (JSON syntax, the schema,
 references between its parts, clashes with content it would keep), each problem named by
@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from jsonschema import Draft202012Validator, ValidationError
 
 from . import content
 from .models import Option, Question
 
-SCHEMA_PATH = Path(settings.BASE_DIR) / "docs" / "knowledge.schema.json"
+# Shipped inside the app, so that the checks do not depend on the docs being deployed.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "knowledge.schema.json"
 KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
 FLAGGED = ("solutions", "causes", "questions")  # the kinds with an is_published flag
 Location = tuple[str | int, ...]  # a place in the file: keys and list indexes
