@@ -3,7 +3,7 @@
 Each rule is a small function that reads a payload and yields :class:`Finding` s.
 Errors make the payload unpublishable (the wizard could not run on it, or would run
 badly); warnings point at content that is probably unfinished. :func:`check_payload`
-runs them all; the admin's health report (``authoring.py``) adds what only a simulation
+runs them all; the admin's health report (``review.py``) adds what only a simulation
 shows.
 """
 

@@ -11,11 +11,11 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .authoring import Difference, differences
 from .checks import Finding, check_payload
 from .content import compile_payload, load_payload
 from .knowledge import Snapshot
 from .models import Cause, KnowledgeRevision, Question, Solution
+from .review import Difference, differences
 
 
 class PublishError(Exception):

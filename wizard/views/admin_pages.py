@@ -18,7 +18,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import authoring, flow, interchange, publishing
+from .. import flow, interchange, publishing, review
 from .. import learning as learn
 from ..checks import check_payload
 from ..content import compile_payload
@@ -102,14 +102,14 @@ def publish(request: HttpRequest) -> HttpResponse:
 
 
 def health(request: HttpRequest) -> HttpResponse:
-    report = authoring.health_report(compile_payload(), language())
+    report = review.health_report(compile_payload(), language())
     context = _context(
         request,
         _("Knowledge health report"),
         errors=_links(report.errors),
         warnings=_links(report.warnings),
         runs=report.runs,
-        limit=authoring.SIMULATION_LIMIT,
+        limit=review.SIMULATION_LIMIT,
     )
     return TemplateResponse(request, "admin/wizard/health.html", context)
 
@@ -163,14 +163,14 @@ def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
     if snapshot is not None:
         if cause.slug not in snapshot.cause_index:
             raise Http404(_("This cause is not published, so the wizard cannot find it."))
-        run = authoring.simulate_cause(snapshot, cause.slug, language())
+        run = review.simulate_cause(snapshot, cause.slug, language())
     context = _context(
         request,
         _("Simulate “%(cause)s”") % {"cause": cause},
         cause=cause,
         run=run,
         errors=_links(errors),
-        limit=authoring.SIMULATION_LIMIT,
+        limit=review.SIMULATION_LIMIT,
     )
     context["opts"] = Cause._meta
     return TemplateResponse(request, "admin/wizard/simulate.html", context)
@@ -184,7 +184,7 @@ def revision(request: HttpRequest, number: int) -> HttpResponse:
         other = KnowledgeRevision.objects.filter(number=int(other_number)).first()
     else:
         other = KnowledgeRevision.objects.filter(number__lt=number).order_by("-number").first()
-    changes = authoring.differences(other.payload, current.payload) if other else []
+    changes = review.differences(other.payload, current.payload) if other else []
     context = _context(
         request,
         str(current),

@@ -1,4 +1,4 @@
-"""Authoring for support admins: health report, preview, simulation, revisions, roles."""
+"""The custom admin pages for support admins: health report, preview, simulation, revisions, roles."""
 
 from __future__ import annotations
 
@@ -219,7 +219,7 @@ def test_an_agent_cannot_change_content(client, seeded, django_user_model):
     assert cause.title_zh_hans != "hacked"
 
 
-def test_anonymous_users_see_nothing_of_the_authoring_pages(client, seeded):
+def test_anonymous_users_see_nothing_of_the_custom_admin_pages(client, seeded):
     for name in ("admin:wizard_health", "admin:wizard_preview", "admin:wizard_publish"):
         response = client.get(reverse(name))
         assert response.status_code == 302

@@ -1,7 +1,7 @@
-"""What support admins need to judge knowledge before and after publishing.
+"""Reviewing knowledge: what support admins need to judge it before and after publishing.
 
 Everything here works on knowledge payloads (see ``knowledge.py``), so the same code
-reviews the draft content (``compile_payload()``) and any published revision:
+reviews the draft content (``content.compile_payload()``) and any published revision:
 
 - :func:`health_report`: the checks that block publishing, plus a simulated diagnosis
   for every cause, causes the questions barely tell apart, and unused content;
