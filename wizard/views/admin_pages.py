@@ -1,14 +1,18 @@
-"""Admin pages for support admins: health report, preview, simulation, revisions.
+"""The custom admin pages: publishing, health report, preview, simulation, revisions,
+learning, import and export.
 
 They are mounted by ``KnowledgeRevisionAdmin.get_urls`` (and ``CauseAdmin`` for the
-simulation), so they sit inside the admin with its login, permissions and look.
+simulation) through ``admin_site.admin_view``, so they sit inside the admin with its
+login and look. Each states the permission it needs the same way,
+``permission_required(..., raise_exception=True)``: a member of staff without it gets a
+403. The views check the request, call ``publishing``, ``review`` and the others, and
+render.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -71,10 +75,9 @@ def language() -> str:
     return get_language() or "zh-hans"
 
 
+@permission_required("wizard.publish_knowledge", raise_exception=True)
 def publish(request: HttpRequest) -> HttpResponse:
     """Check the draft content and, on POST, publish it as the next revision."""
-    if not request.user.has_perm("wizard.publish_knowledge"):
-        raise PermissionDenied
     findings = check_payload(compile_payload())
     if request.method == "POST":
         try:
@@ -101,6 +104,7 @@ def publish(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/wizard/publish.html", context)
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def health(request: HttpRequest) -> HttpResponse:
     report = review.health_report(compile_payload(), language())
     context = _context(
@@ -114,6 +118,7 @@ def health(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/wizard/health.html", context)
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def preview(request: HttpRequest) -> HttpResponse:
     """Walk the wizard on the draft content; answers travel in the URL, nothing is stored."""
     snapshot, errors = publishing.draft_snapshot()
@@ -156,6 +161,7 @@ def _parse_answers(snapshot: Snapshot, trail: str) -> list[flow.Given]:
     return answers
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
     cause = get_object_or_404(Cause, pk=object_id)
     snapshot, errors = publishing.draft_snapshot()
@@ -176,6 +182,7 @@ def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
     return TemplateResponse(request, "admin/wizard/simulate.html", context)
 
 
+@permission_required("wizard.view_knowledgerevision", raise_exception=True)
 def revision(request: HttpRequest, number: int) -> HttpResponse:
     """One revision: who published it, and what changed from another one."""
     current = get_object_or_404(KnowledgeRevision.objects.select_related("published_by"), number=number)
@@ -193,16 +200,14 @@ def revision(request: HttpRequest, number: int) -> HttpResponse:
         changes=changes,
         numbers=KnowledgeRevision.objects.exclude(number=number).values_list("number", flat=True),
         is_latest=not KnowledgeRevision.objects.filter(number__gt=number).exists(),
-        can_publish=request.user.has_perm("wizard.publish_knowledge"),
     )
     return TemplateResponse(request, "admin/wizard/revision.html", context)
 
 
+@permission_required("wizard.publish_knowledge", raise_exception=True)
 @require_POST
 def republish(request: HttpRequest, number: int) -> HttpResponse:
     """Publish an earlier revision's content again, as the newest revision."""
-    if not request.user.has_perm("wizard.publish_knowledge"):
-        raise PermissionDenied
     old = get_object_or_404(KnowledgeRevision, number=number)
     new = publishing.republish(old, request.user)
     messages.success(
@@ -219,12 +224,9 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"html": str(render_markdown(request.POST.get("steps", "")[:20000]))})
 
 
+@permission_required(("wizard.change_cause", "wizard.change_evidence"), raise_exception=True)
 def learning(request: HttpRequest) -> HttpResponse:
     """Suggested priors and strengths from confirmed outcomes; an admin applies the chosen."""
-    if not request.user.has_perm("wizard.change_cause") or not request.user.has_perm(
-        "wizard.change_evidence"
-    ):
-        raise PermissionDenied
     priors, evidence = learn.suggestions(language())
     if request.method == "POST":
         by_slug = {p.slug: p.suggested for p in priors}
@@ -256,24 +258,22 @@ def learning(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/wizard/learning.html", context)
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def export(request: HttpRequest) -> HttpResponse:
     """Download all the knowledge content, drafts included, as one JSON file."""
-    if not request.user.has_perm("wizard.view_cause"):
-        raise PermissionDenied
     response = HttpResponse(interchange.export_json(), content_type="application/json; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.json"'
     return response
 
 
+@permission_required("wizard.change_cause", raise_exception=True)
 def import_view(request: HttpRequest) -> HttpResponse:
     """Upload a knowledge file: checked and previewed first, applied on confirmation.
 
     The uploaded text travels back in a hidden field between the preview and the
     confirmation, so nothing is stored on the server until the admin applies it.
     """
-    if not request.user.has_perm("wizard.change_cause"):
-        raise PermissionDenied
     report = None
     text = ""
     replace = request.POST.get("replace") == "on"
