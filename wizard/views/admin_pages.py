@@ -1,5 +1,4 @@
-"""The custom admin pages: publishing, health report, preview, simulation, revisions,
-learning, import and export.
+"""The custom admin pages: publish, review, preview, revisions, learning, import, export.
 
 They are mounted by ``KnowledgeRevisionAdmin.get_urls`` (and ``CauseAdmin`` for the
 simulation) through ``admin_site.admin_view``, so they sit inside the admin with its
