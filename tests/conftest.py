@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from django.core.management import call_command
 
-from wizard import knowledge
+from wizard import knowledge, publishing
 from wizard.models import KnowledgeRevision
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
@@ -33,7 +33,7 @@ def ensure_seed() -> KnowledgeRevision:
     revision = KnowledgeRevision.objects.order_by("-number").first()
     if revision is None:
         call_command("load_knowledge", stdout=io.StringIO())
-        revision, _ = knowledge.publish(note="seed")
+        revision, _ = publishing.publish(note="seed")
     return revision
 
 

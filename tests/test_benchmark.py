@@ -16,13 +16,14 @@ from django.conf import settings
 
 from wizard import knowledge
 from wizard.benchmark.synthetic import synthetic_payload
+from wizard.checks import check_payload
 
 BASE_DIR = Path(settings.BASE_DIR)
 
 
 def test_synthetic_knowledge_bases_are_valid_knowledge():
     payload = synthetic_payload(40, 30, seed=3)
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    errors = [f for f in check_payload(payload) if f.level == "error"]
     assert errors == []
     snapshot = knowledge.Snapshot.from_payload(0, payload)
     assert (snapshot.model.n_causes, snapshot.model.n_questions) == (40, 30)

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError
 
 from tests.conftest import make_payload
-from wizard import interchange, knowledge
+from wizard import content, interchange
 from wizard.models import (
     Category,
     Cause,
@@ -190,7 +190,7 @@ def test_export_includes_drafts_with_their_flag(drafts):
 
 
 def test_published_payload_leaves_drafts_and_flags_out(drafts):
-    payload = knowledge.compile_payload()
+    payload = content.compile_payload()
     for kind in interchange.FLAGGED:
         assert all("is_published" not in entry for entry in payload[kind])
     slugs = {e["slug"] for kind in interchange.FLAGGED for e in payload[kind]}
@@ -199,7 +199,7 @@ def test_published_payload_leaves_drafts_and_flags_out(drafts):
 
 def test_schema_describes_the_seed_revisions_and_exports(drafts, seeded):
     jsonschema.Draft202012Validator.check_schema(interchange.schema())
-    for payload in (knowledge.read_file(), seeded.payload, exported()):
+    for payload in (content.read_file(), seeded.payload, exported()):
         assert interchange.validate(payload) == []
 
 
@@ -363,13 +363,13 @@ def test_a_failure_half_way_through_the_writes_changes_nothing(drafts, monkeypat
     before = interchange.export_json()
     payload = without_drafts(json.loads(before))
     payload["causes"][0]["prior"] = 7.0
-    load_payload = knowledge.load_payload
+    load_payload = content.load_payload
 
     def fail_after_writing(*args, **kwargs):
         load_payload(*args, **kwargs)
         raise IntegrityError("simulated")
 
-    monkeypatch.setattr(knowledge, "load_payload", fail_after_writing)
+    monkeypatch.setattr(content, "load_payload", fail_after_writing)
     report = interchange.import_json(json.dumps(payload), dry_run=False, replace=True)
     assert not report.ok
     assert "the database refused it, nothing was changed: simulated" in report.problems[0]
@@ -459,7 +459,7 @@ def test_symptoms_can_move_between_questions(drafts):
 
 def test_the_seed_file_imports_unchanged(seeded):
     report = interchange.import_json(
-        knowledge.SEED_PATH.read_text(encoding="utf-8"), dry_run=True, replace=False
+        content.SEED_PATH.read_text(encoding="utf-8"), dry_run=True, replace=False
     )
     assert report.ok, report.problems
     assert not report.has_changes

@@ -10,7 +10,8 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError
 from django.utils import translation
 
-from wizard import knowledge
+from wizard import content, knowledge, publishing
+from wizard.checks import check_payload
 from wizard.models import Cause, Evidence, KnowledgeRevision, Question, Strength
 
 SMALL = {
@@ -38,22 +39,22 @@ def empty_knowledge(db):
 def test_seed_file_loads_and_publishes_revision_one(db):
     KnowledgeRevision.objects.all().delete()
     call_command("load_knowledge", verbosity=0)
-    revision, created = knowledge.publish()
+    revision, created = publishing.publish()
     assert created
     assert revision.number == 1
     assert len(revision.payload["causes"]) >= 14
 
 
 def test_loading_the_seed_twice_changes_nothing(seeded):
-    assert knowledge.load_payload(knowledge.read_file()) == 0
-    revision, created = knowledge.publish()
+    assert content.load_payload(content.read_file()) == 0
+    revision, created = publishing.publish()
     assert not created
     assert revision.number == seeded.number
 
 
 def test_seed_round_trips_through_the_database(seeded):
     """What the seed file says is exactly what gets published."""
-    seed = knowledge.read_file()
+    seed = content.read_file()
     published = seeded.payload
     for kind in ("causes", "questions", "solutions", "symptoms", "providers", "categories"):
         assert {e["slug"] for e in published[kind]} == {e["slug"] for e in seed[kind]}, kind
@@ -66,7 +67,7 @@ def test_seed_round_trips_through_the_database(seeded):
 
 
 def test_seed_has_no_errors_and_is_fully_bilingual(seeded):
-    findings = knowledge.check_payload(seeded.payload)
+    findings = check_payload(seeded.payload)
     assert [f for f in findings if f.level == "error"] == []
     assert [f for f in findings if "English" in f.message] == []
 
@@ -84,10 +85,10 @@ def test_seed_covers_every_cause_the_article_names(snapshot):
 
 
 def test_publish_numbers_revisions_and_keeps_old_ones(empty_knowledge, payload_factory):
-    knowledge.load_payload(payload_factory(SMALL))
-    first, _ = knowledge.publish()
+    content.load_payload(payload_factory(SMALL))
+    first, _ = publishing.publish()
     Cause.objects.filter(slug="network").update(prior=3.0)
-    second, created = knowledge.publish(note="network is common")
+    second, created = publishing.publish(note="network is common")
     assert created
     assert (first.number, second.number) == (1, 2)
     first.refresh_from_db()
@@ -97,9 +98,9 @@ def test_publish_numbers_revisions_and_keeps_old_ones(empty_knowledge, payload_f
 
 def test_publish_refuses_indistinguishable_causes(empty_knowledge, payload_factory):
     twins = {"a": {"s1": "often"}, "b": {"s1": "often"}}
-    knowledge.load_payload(payload_factory(twins))
-    with pytest.raises(knowledge.PublishError) as error:
-        knowledge.publish()
+    content.load_payload(payload_factory(twins))
+    with pytest.raises(publishing.PublishError) as error:
+        publishing.publish()
     assert "tells this cause apart" in str(error.value)
     assert not KnowledgeRevision.objects.exists()
 
@@ -107,29 +108,136 @@ def test_publish_refuses_indistinguishable_causes(empty_knowledge, payload_facto
 def test_publish_refuses_an_unreachable_cause(empty_knowledge, payload_factory):
     payload = payload_factory(SMALL)
     payload["causes"][0]["evidence"] = []
-    knowledge.load_payload(payload)
-    with pytest.raises(knowledge.PublishError, match="cannot be reached"):
-        knowledge.publish()
+    content.load_payload(payload)
+    with pytest.raises(publishing.PublishError, match="cannot be reached"):
+        publishing.publish()
 
 
 def test_check_finds_empty_solutions_and_double_counted_symptoms(payload_factory):
     payload = payload_factory(SMALL)
     payload["solutions"][0]["steps"] = {"zh-hans": " ", "en": ""}
     payload["questions"].append(copy.deepcopy(payload["questions"][0]) | {"slug": "again"})
-    messages = [f.message for f in knowledge.check_payload(payload) if f.level == "error"]
+    messages = [f.message for f in check_payload(payload) if f.level == "error"]
     assert any("no steps" in m for m in messages)
     assert any("count twice" in m for m in messages)
+
+
+def _choice_question(payload, options):
+    payload["questions"].append(
+        {
+            "slug": "colour",
+            "order": 9,
+            "kind": "choice",
+            "effort": 1.0,
+            "text": {"zh-hans": "颜色", "en": "Colour"},
+            "options": options,
+        }
+    )
+
+
+def _cause(payload, slug):
+    return next(c for c in payload["causes"] if c["slug"] == slug)
+
+
+FAULTS = {
+    "no cause": (lambda p: p.update(causes=[]), "knowledge", "", "no published cause"),
+    "no question": (lambda p: p.update(questions=[]), "knowledge", "", "no published question"),
+    "one option": (
+        lambda p: _choice_question(p, [{"slug": "r", "symptom": "cracked", "provider": None}]),
+        "question",
+        "colour",
+        "at least two options",
+    ),
+    "unknown provider": (
+        lambda p: _choice_question(
+            p,
+            [
+                {"slug": "r", "symptom": "cracked", "provider": "acme"},
+                {"slug": "g", "symptom": "no-power", "provider": None},
+            ],
+        ),
+        "question",
+        "colour",
+        "Unknown provider “acme”",
+    ),
+    "question on an unknown symptom": (
+        lambda p: p["questions"][0].update(symptom="ghost"),
+        "question",
+        "q-asks-code",
+        "Unknown symptom “ghost”",
+    ),
+    "unknown category": (
+        lambda p: _cause(p, "auth").update(category="misc"),
+        "cause",
+        "auth",
+        "Unknown category “misc”",
+    ),
+    "prior not above zero": (
+        lambda p: _cause(p, "auth").update(prior=0),
+        "cause",
+        "auth",
+        "above zero",
+    ),
+    "evidence on an unknown symptom": (
+        lambda p: _cause(p, "auth")["evidence"].append({"symptom": "ghost", "strength": "often"}),
+        "cause",
+        "auth",
+        "Unknown symptom “ghost”",
+    ),
+    "unknown strength": (
+        lambda p: _cause(p, "auth")["evidence"][0].update(strength="mostly"),
+        "cause",
+        "auth",
+        "Unknown strength “mostly”",
+    ),
+    "no solution": (
+        lambda p: _cause(p, "auth").update(solutions=[]),
+        "cause",
+        "auth",
+        "no published solution",
+    ),
+    "unknown solution": (
+        lambda p: _cause(p, "auth")["solutions"].append("reboot"),
+        "cause",
+        "auth",
+        "Unknown solution “reboot”",
+    ),
+    "context on an unknown symptom": (
+        lambda p: p["solutions"][0].update(contexts=["ghost"]),
+        "solution",
+        "fix-network",
+        "Unknown symptom “ghost”",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_rule_names_what_to_fix(payload_factory, fault):
+    assert [f for f in check_payload(payload_factory(SMALL)) if f.level == "error"] == []
+    spoil, kind, slug, words = FAULTS[fault]
+    payload = payload_factory(SMALL)
+    spoil(payload)
+    errors = [(f.kind, f.slug) for f in check_payload(payload) if f.level == "error" and words in f.message]
+    assert (kind, slug) in errors
+
+
+def test_unused_content_is_a_warning_not_an_error(payload_factory):
+    payload = payload_factory(SMALL)
+    payload["symptoms"].append({"slug": "lonely", "title": {"zh-hans": "孤", "en": "Lonely"}})
+    payload["solutions"].append(dict(payload["solutions"][0], slug="orphan"))
+    findings = {(f.level, f.kind, f.slug) for f in check_payload(payload)}
+    assert findings == {("warning", "symptom", "lonely"), ("warning", "solution", "orphan")}
 
 
 def test_check_warns_about_missing_english(payload_factory):
     payload = payload_factory(SMALL)
     payload["causes"][0]["title"]["en"] = ""
-    findings = knowledge.check_payload(payload)
+    findings = check_payload(payload)
     assert [f.level for f in findings if f.slug == "network"] == ["warning"]
 
 
 def test_publish_command_fails_loudly_on_errors(empty_knowledge, payload_factory):
-    knowledge.load_payload(payload_factory({"a": {"s1": "often"}, "b": {"s1": "often"}}))
+    content.load_payload(payload_factory({"a": {"s1": "often"}, "b": {"s1": "often"}}))
     with pytest.raises(CommandError):
         call_command("publish_knowledge", verbosity=0)
 

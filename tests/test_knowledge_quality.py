@@ -10,7 +10,8 @@ import pytest
 from django.conf import settings
 
 from wizard import engine
-from wizard.knowledge import Snapshot, read_file
+from wizard.content import read_file
+from wizard.knowledge import Snapshot
 
 SNAPSHOT = Snapshot.from_payload(0, read_file())
 CAUSES = [c["slug"] for c in SNAPSHOT.causes]

@@ -7,7 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from wizard import diagnoses, flow, knowledge
+from wizard import diagnoses, flow, knowledge, publishing
+from wizard.content import load_payload
 from wizard.models import Answer, Cause, Diagnosis, KnowledgeRevision
 from wizard.position import Reply, locate
 
@@ -316,7 +317,7 @@ def test_a_diagnosis_finishes_on_the_revision_it_started_on(client, seeded, snap
     from wizard.models import Question
 
     Question.objects.filter(slug=second["slug"]).update(is_published=False)
-    revision, created = knowledge.publish()
+    revision, created = publishing.publish()
     assert created and revision.number == seeded.number + 1
     # The running diagnosis still asks it, and accepts the answer.
     assert current(client, diagnosis).context["question"]["slug"] == second["slug"]
@@ -369,8 +370,8 @@ def test_step_queries_do_not_grow_with_the_knowledge(
         }
         for c in range(300)
     }
-    knowledge.load_payload(payload_factory(causes))
-    revision, _ = knowledge.publish()
+    load_payload(payload_factory(causes))
+    revision, _ = publishing.publish()
     assert len(revision.payload["causes"]) >= 300
     diagnosis = start(client)
     assert diagnosis.revision_id == revision.number

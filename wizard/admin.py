@@ -32,7 +32,7 @@ from .models import (
     Symptom,
     Ticket,
 )
-from .views import authoring
+from .views import admin_pages
 
 admin.site.site_header = _("POS Upgrade Doctor")
 admin.site.site_title = _("POS Upgrade Doctor")
@@ -116,7 +116,7 @@ class CauseAdmin(ContentAdmin):
         return [
             path(
                 "<path:object_id>/simulate/",
-                self.admin_site.admin_view(authoring.simulate),
+                self.admin_site.admin_view(admin_pages.simulate),
                 name="wizard_cause_simulate",
             ),
             *super().get_urls(),
@@ -203,15 +203,15 @@ class KnowledgeRevisionAdmin(admin.ModelAdmin):
             return self.admin_site.admin_view(function)
 
         return [
-            path("publish/", view(authoring.publish), name="wizard_publish"),
-            path("health/", view(authoring.health), name="wizard_health"),
-            path("preview/", view(authoring.preview), name="wizard_preview"),
-            path("markdown-preview/", view(authoring.markdown_preview), name="wizard_markdown_preview"),
-            path("learning/", view(authoring.learning), name="wizard_learning"),
-            path("export/", view(authoring.export), name="wizard_export"),
-            path("import/", view(authoring.import_view), name="wizard_import"),
-            path("<int:number>/", view(authoring.revision), name="wizard_revision"),
-            path("<int:number>/republish/", view(authoring.republish), name="wizard_republish"),
+            path("publish/", view(admin_pages.publish), name="wizard_publish"),
+            path("health/", view(admin_pages.health), name="wizard_health"),
+            path("preview/", view(admin_pages.preview), name="wizard_preview"),
+            path("markdown-preview/", view(admin_pages.markdown_preview), name="wizard_markdown_preview"),
+            path("learning/", view(admin_pages.learning), name="wizard_learning"),
+            path("export/", view(admin_pages.export), name="wizard_export"),
+            path("import/", view(admin_pages.import_view), name="wizard_import"),
+            path("<int:number>/", view(admin_pages.revision), name="wizard_revision"),
+            path("<int:number>/republish/", view(admin_pages.republish), name="wizard_republish"),
             *super().get_urls(),
         ]
 

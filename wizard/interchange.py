@@ -2,9 +2,9 @@
 
 ``manage.py export_knowledge`` / ``import_knowledge`` and the admin's download and upload
 all go through :func:`export_json` and :func:`import_json`, so they check and report
-alike. The format is ``docs/knowledge-format.md``, described by
-``docs/knowledge.schema.json``; ``knowledge.py`` does the reading and writing of the
-tables (``compile_payload`` and ``load_payload``).
+alike. The format is ``docs/knowledge-format.md``, described by the JSON schema in
+``schema/knowledge.schema.json``; ``content.py`` does the reading and writing of the tables
+(``compile_payload`` and ``load_payload``).
 
 An import never half-happens: the whole file is checked first (JSON syntax, the schema,
 references between its parts, clashes with content it would keep), each problem named by
@@ -19,19 +19,19 @@ import copy
 import functools
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
 from jsonschema import Draft202012Validator, ValidationError
 
-from . import knowledge
+from . import content
 from .models import Option, Question
 
-SCHEMA_PATH = Path(settings.BASE_DIR) / "docs" / "knowledge.schema.json"
+# Shipped inside the app, so that the checks do not depend on the docs being deployed.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "knowledge.schema.json"
 KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
 FLAGGED = ("solutions", "causes", "questions")  # the kinds with an is_published flag
 Location = tuple[str | int, ...]  # a place in the file: keys and list indexes
@@ -48,7 +48,7 @@ def dump(payload: dict[str, Any]) -> str:
 
 def export_json() -> str:
     """All the content, drafts included, as a knowledge file."""
-    return dump(knowledge.compile_payload(include_drafts=True))
+    return dump(content.compile_payload(include_drafts=True))
 
 
 # ---------------------------------------------------------------------------------------
@@ -113,46 +113,58 @@ _PATTERNS = {
 def _describe(error: ValidationError) -> Iterator[tuple[Location, str]]:
     """Plain-words problems for one schema error, each at the path it is about."""
     path = tuple(error.absolute_path)
-    value, instance = error.validator_value, error.instance
-    match error.validator:
-        case "required":
-            for name in value:
-                if name not in instance:
-                    yield (*path, name), "missing"
-        case "additionalProperties":
-            known = error.schema.get("properties", {})
-            for name in instance:
-                if name not in known:
-                    yield (*path, name), "not part of the format"
-        case "type":
-            names = [value] if isinstance(value, str) else value
-            yield path, "must be " + " or ".join(_TYPES[name] for name in names)
-        case "enum":
-            yield path, "must be one of " + ", ".join(json.dumps(v) for v in value)
-        case "const":
-            yield path, f"must be {json.dumps(value)}"
-        case "not" if value == {}:  # a property the question's kind rules out
-            kind = "binary" if path[-1] == "options" else "choice"
-            yield path, f"a {kind} question has no {path[-1]}"
-        case "not":
-            yield path, f"{json.dumps(instance)} is reserved for the wizard's own answers"
-        case "pattern":
-            yield (
-                path,
-                f"{json.dumps(instance, ensure_ascii=False)} {_PATTERNS.get(value, f'does not match {value}')}",
-            )
-        case "minLength":
-            yield path, "must not be empty"
-        case "maxLength":
-            yield path, f"is longer than {value} characters"
-        case "minimum":
-            yield path, f"must be at least {value}"
-        case "maximum":
-            yield path, f"must be at most {value}"
-        case "exclusiveMinimum":
-            yield path, f"must be more than {value}"
-        case _:
-            yield path, error.message
+    if error.validator == "required":
+        yield from _missing_keys(error, path)
+    elif error.validator == "additionalProperties":
+        yield from _unknown_keys(error, path)
+    else:
+        describe = _MESSAGES.get(error.validator)
+        yield path, describe(error.validator_value, error.instance, path) if describe else error.message
+
+
+def _missing_keys(error: ValidationError, path: Location) -> Iterator[tuple[Location, str]]:
+    for name in error.validator_value:
+        if name not in error.instance:
+            yield (*path, name), "missing"
+
+
+def _unknown_keys(error: ValidationError, path: Location) -> Iterator[tuple[Location, str]]:
+    known = error.schema.get("properties", {})
+    for name in error.instance:
+        if name not in known:
+            yield (*path, name), "not part of the format"
+
+
+def _wrong_type(value: str | list[str], instance: Any, path: Location) -> str:
+    names = [value] if isinstance(value, str) else value
+    return "must be " + " or ".join(_TYPES[name] for name in names)
+
+
+def _ruled_out(value: Any, instance: Any, path: Location) -> str:
+    if value == {}:  # a property the question's kind rules out
+        kind = "binary" if path[-1] == "options" else "choice"
+        return f"a {kind} question has no {path[-1]}"
+    return f"{json.dumps(instance)} is reserved for the wizard's own answers"
+
+
+def _mismatch(value: str, instance: Any, path: Location) -> str:
+    return f"{json.dumps(instance, ensure_ascii=False)} {_PATTERNS.get(value, f'does not match {value}')}"
+
+
+# Schema keyword → the problem in words, from the keyword's value in the schema, the
+# value in the file and its path.
+_MESSAGES: dict[str, Callable[[Any, Any, Location], str]] = {
+    "type": _wrong_type,
+    "enum": lambda value, instance, path: "must be one of " + ", ".join(json.dumps(v) for v in value),
+    "const": lambda value, instance, path: f"must be {json.dumps(value)}",
+    "not": _ruled_out,
+    "pattern": _mismatch,
+    "minLength": lambda value, instance, path: "must not be empty",
+    "maxLength": lambda value, instance, path: f"is longer than {value} characters",
+    "minimum": lambda value, instance, path: f"must be at least {value}",
+    "maximum": lambda value, instance, path: f"must be at most {value}",
+    "exclusiveMinimum": lambda value, instance, path: f"must be more than {value}",
+}
 
 
 def schema_problems(payload: Any) -> list[str]:
@@ -185,78 +197,112 @@ def _finite(number: float) -> bool:
         return False
 
 
+Index = dict[str, dict[str, int]]  # kind → slug → position of its first entry
+
+
 def reference_problems(payload: dict[str, Any]) -> list[str]:
     """What the schema cannot say: unique slugs and references to slugs in the file.
 
     Assumes the payload follows the schema.
     """
-    problems: list[str] = []
+    index = {kind: _first_positions(payload[kind]) for kind in KINDS}
+    return [
+        *_duplicate_slugs(payload, index),
+        *_solution_references(payload, index),
+        *_cause_references(payload, index),
+        *_question_references(payload, index),
+        *_symptoms_asked_twice(payload, index),
+    ]
 
-    def problem(path: Location, message: str) -> None:
-        problems.append(f"{format_path(path)}: {message}")
 
-    index: dict[str, dict[str, int]] = {}
+def _problem(path: Location, message: str) -> str:
+    return f"{format_path(path)}: {message}"
+
+
+def _first_positions(entries: list[dict[str, Any]]) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        first.setdefault(entry["slug"], i)
+    return first
+
+
+def _duplicate_slugs(payload: dict[str, Any], index: Index) -> Iterator[str]:
     for kind in KINDS:
-        first: dict[str, int] = {}
         for i, entry in enumerate(payload[kind]):
-            if entry["slug"] in first:
-                problem(
-                    (kind, i, "slug"),
-                    f'duplicate slug "{entry["slug"]}" (also {kind}[{first[entry["slug"]]}])',
-                )
-            else:
-                first[entry["slug"]] = i
-        index[kind] = first
+            first = index[kind][entry["slug"]]
+            if first != i:
+                yield _problem((kind, i, "slug"), f'duplicate slug "{entry["slug"]}" (also {kind}[{first}])')
 
-    def refer(path: Location, slug: str, kind: str, what: str, listed: set[str] | None = None) -> None:
-        if slug not in index[kind]:
-            problem(path, f'unknown {what} "{slug}"')
-        if listed is not None:
-            if slug in listed:
-                problem(path, f'{what} "{slug}" is listed twice')
-            listed.add(slug)
 
+def _unknown(index: Index, kind: str, what: str, path: Location, slug: str) -> Iterator[str]:
+    if slug not in index[kind]:
+        yield _problem(path, f'unknown {what} "{slug}"')
+
+
+def _reference_set(
+    index: Index, kind: str, what: str, references: Iterable[tuple[Location, str]]
+) -> Iterator[str]:
+    """A list of references used as a set: each to a slug in the file, none twice."""
+    listed: set[str] = set()
+    for path, slug in references:
+        yield from _unknown(index, kind, what, path, slug)
+        if slug in listed:
+            yield _problem(path, f'{what} "{slug}" is listed twice')
+        listed.add(slug)
+
+
+def _solution_references(payload: dict[str, Any], index: Index) -> Iterator[str]:
     for i, s in enumerate(payload["solutions"]):
-        contexts: set[str] = set()
-        for j, slug in enumerate(s["contexts"]):
-            refer(("solutions", i, "contexts", j), slug, "symptoms", "symptom", contexts)
+        contexts = ((("solutions", i, "contexts", j), slug) for j, slug in enumerate(s["contexts"]))
+        yield from _reference_set(index, "symptoms", "symptom", contexts)
 
+
+def _cause_references(payload: dict[str, Any], index: Index) -> Iterator[str]:
     for i, c in enumerate(payload["causes"]):
-        refer(("causes", i, "category"), c["category"], "categories", "category")
+        yield from _unknown(index, "categories", "category", ("causes", i, "category"), c["category"])
         if not _finite(c["prior"]):
-            problem(("causes", i, "prior"), "must be a finite number")
-        evidence: set[str] = set()
-        for j, e in enumerate(c["evidence"]):
-            refer(("causes", i, "evidence", j, "symptom"), e["symptom"], "symptoms", "symptom", evidence)
-        solutions: set[str] = set()
-        for j, slug in enumerate(c["solutions"]):
-            refer(("causes", i, "solutions", j), slug, "solutions", "solution", solutions)
+            yield _problem(("causes", i, "prior"), "must be a finite number")
+        evidence = (
+            (("causes", i, "evidence", j, "symptom"), e["symptom"]) for j, e in enumerate(c["evidence"])
+        )
+        yield from _reference_set(index, "symptoms", "symptom", evidence)
+        solutions = ((("causes", i, "solutions", j), slug) for j, slug in enumerate(c["solutions"]))
+        yield from _reference_set(index, "solutions", "solution", solutions)
 
+
+def _question_references(payload: dict[str, Any], index: Index) -> Iterator[str]:
     for i, q in enumerate(payload["questions"]):
         if not _finite(q["effort"]):
-            problem(("questions", i, "effort"), "must be a finite number")
-        slugs: set[str] = set()
-        for j, o in enumerate(q.get("options", [])):
-            if o["slug"] in slugs:
-                problem(("questions", i, "options", j, "slug"), f'duplicate option slug "{o["slug"]}"')
-            slugs.add(o["slug"])
-            if o["provider"] is not None:
-                refer(("questions", i, "options", j, "provider"), o["provider"], "providers", "provider")
+            yield _problem(("questions", i, "effort"), "must be a finite number")
+        yield from _option_references(index, ("questions", i, "options"), q.get("options", []))
 
+
+def _option_references(index: Index, path: Location, options: list[dict[str, Any]]) -> Iterator[str]:
+    """A choice question's options: unique slugs, and a provider of the file, if any."""
+    slugs: set[str] = set()
+    for j, o in enumerate(options):
+        if o["slug"] in slugs:
+            yield _problem((*path, j, "slug"), f'duplicate option slug "{o["slug"]}"')
+        slugs.add(o["slug"])
+        if o["provider"] is not None:
+            yield from _unknown(index, "providers", "provider", (*path, j, "provider"), o["provider"])
+
+
+def _symptoms_asked_twice(payload: dict[str, Any], index: Index) -> Iterator[str]:
+    """A symptom asked by two questions would count its evidence twice."""
     asked_by: dict[str, tuple[Location, str]] = {}
     for path, question, slug in _asked(payload):
         if slug not in index["symptoms"]:
-            problem(path, f'unknown symptom "{slug}"')
+            yield _problem(path, f'unknown symptom "{slug}"')
         elif slug in asked_by:
             other_path, other = asked_by[slug]
-            problem(
+            yield _problem(
                 path,
                 f'symptom "{slug}" is already asked by question "{other}" ({format_path(other_path)}):'
                 " its evidence would count twice",
             )
         else:
             asked_by[slug] = (path, question)
-    return problems
 
 
 def validate(payload: Any) -> list[str]:
@@ -341,7 +387,7 @@ def normalise(payload: dict[str, Any]) -> dict[str, Any]:
 def diff(payload: dict[str, Any], *, replace: bool) -> dict[str, KindChanges]:
     """What importing a valid file would change, by kind (a cause's evidence and
     solutions count as the cause, a question's options as the question)."""
-    current = knowledge.compile_payload(include_drafts=True)
+    current = content.compile_payload(include_drafts=True)
     wanted = normalise(payload)
     changes = {}
     for kind in KINDS:
@@ -402,7 +448,7 @@ def import_json(text: str | bytes, *, dry_run: bool, replace: bool) -> ImportRep
                 return report
             report.changes = diff(payload, replace=replace)
             if report.has_changes and not dry_run:
-                knowledge.load_payload(payload, replace=replace)
+                content.load_payload(payload, replace=replace)
                 report.applied = True
     except DatabaseError as error:
         # The checks above should leave nothing for the database to refuse; should

@@ -28,7 +28,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings, setup_databases, teardown_databases
 
-from wizard import engine, knowledge
+from wizard import engine, knowledge, publishing
 from wizard.models import KnowledgeRevision
 
 from .servers import START_TOKEN_RE, UnexpectedReply, answer_form, parse_question
@@ -142,9 +142,9 @@ def _engine_row(name: str, n_causes: int, n_questions: int, *, budget_s: float) 
         min_reps=20,
         budget_s=budget_s,
     )
-    p = engine.posterior(model, answers)
+    p = engine.posterior(model, answers).astype(np.float32)
     flat = np.concatenate(model.likelihood.blocks)
-    reference = timed(lambda f=flat, v=p.astype(np.float32): f @ v, min_reps=20, budget_s=budget_s)
+    reference = timed(lambda f=flat, v=p: f @ v, min_reps=20, budget_s=budget_s)
     return EngineRow(
         name=name,
         causes=n_causes,
@@ -278,7 +278,7 @@ def bench_steps(*, diagnoses: dict[str, int], log: Callable[[str], None]) -> lis
             RATE_LIMITS={"start": (10**8, 60), "answer": (10**8, 60)},
         ):
             call_command("load_knowledge", stdout=io.StringIO())
-            seed, _ = knowledge.publish(note="seed")
+            seed, _ = publishing.publish(note="seed")
             big = synthetic_payload(1000, 500, seed=1000)
             phases = [("seed", seed.number, None), ("1,000×500", seed.number + 1, big)]
             for name, number, payload in phases:

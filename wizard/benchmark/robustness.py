@@ -144,10 +144,7 @@ def answerer(
         if merchant.unsure and rng.random() < merchant.unsure:
             return None
         column = np.asarray(world.likelihood[q][:, truth], dtype=float)
-        if merchant.sample:
-            a = int(rng.choice(len(column), p=column / column.sum()))
-        else:
-            a = int(column.argmax())
+        a = int(rng.choice(len(column), p=column / column.sum())) if merchant.sample else int(column.argmax())
         if merchant.slip and rng.random() < merchant.slip:
             a = int(rng.choice([x for x in range(len(column)) if x != a]))
         return a

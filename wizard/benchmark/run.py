@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Callable
 from datetime import datetime
 
-from wizard import knowledge
+from wizard import content
 
 from .load import HttpReport, bench_http
 from .measure import bench_engine, bench_steps, machine
@@ -47,7 +47,7 @@ def run(
     )
 
     log("Diagnostic efficiency…")
-    bases = [("the seed itself", knowledge.read_file())] + [
+    bases = [("the seed itself", content.read_file())] + [
         (name, synthetic_payload(c, q, seed=c)) for name, c, q in (SIZES[:2] if quick else SIZES[:3])
     ]
     efficiency = bench_efficiency(bases, trials=60 if quick else 300, log=log)

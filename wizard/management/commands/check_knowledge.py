@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
-from wizard import authoring, knowledge
+from wizard import knowledge, review
+from wizard.content import compile_payload
 
 
 class Command(BaseCommand):
@@ -12,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, language, **options):
         with translation.override(language):
-            report = authoring.health_report(knowledge.compile_payload(), language)
+            report = review.health_report(compile_payload(), language)
             for finding in report.findings:
                 style = self.style.ERROR if finding.level == "error" else self.style.WARNING
                 self.stdout.write(style(f"{finding.level}: {finding.kind} {finding.slug}: {finding.message}"))

@@ -1,17 +1,17 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from wizard import knowledge
+from wizard import content
 
 
 class Command(BaseCommand):
     help = "Load a knowledge file (the seed by default) into the content tables, matching on slugs."
 
     def add_arguments(self, parser):
-        parser.add_argument("path", nargs="?", default=str(knowledge.SEED_PATH))
+        parser.add_argument("path", nargs="?", default=str(content.SEED_PATH))
 
     def handle(self, path, **options):
         try:
-            changes = knowledge.load_payload(knowledge.read_file(path))
+            changes = content.load_payload(content.read_file(path))
         except (OSError, ValueError, KeyError) as error:
             raise CommandError(f"Cannot load {path}: {error!r}") from error
         if changes:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from wizard import knowledge
+from wizard import publishing
 
 
 class Command(BaseCommand):
@@ -16,8 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, note, force, **options):
         try:
-            revision, created = knowledge.publish(note=note, force=force)
-        except knowledge.PublishError as error:
+            revision, created = publishing.publish(note=note, force=force)
+        except publishing.PublishError as error:
             for finding in error.findings:
                 self.stderr.write(f"{finding.kind} {finding.slug}: {finding.message}")
             raise CommandError("The knowledge has errors; nothing was published.") from error

@@ -1,6 +1,7 @@
 from django import template
+from django.contrib.auth.context_processors import PermWrapper
 
-from ..views.authoring import unpublished_changes
+from ..publishing import unpublished_changes
 
 register = template.Library()
 
@@ -13,4 +14,4 @@ def unpublished_banner(context):
     if user is None or not user.is_active or not user.is_staff:
         return {"show": False}
     changes = unpublished_changes()
-    return {"show": True, "count": len(changes), "can_publish": user.has_perm("wizard.publish_knowledge")}
+    return {"show": True, "count": len(changes), "perms": PermWrapper(user)}

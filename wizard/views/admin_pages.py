@@ -1,15 +1,17 @@
-"""Admin pages for support admins: health report, preview, simulation, revisions.
+"""The custom admin pages: publish, review, preview, revisions, learning, import, export.
 
 They are mounted by ``KnowledgeRevisionAdmin.get_urls`` (and ``CauseAdmin`` for the
-simulation), so they sit inside the admin with its login, permissions and look.
+simulation) through ``admin_site.admin_view``, so they sit inside the admin with its
+login and look. Each states the permission it needs the same way,
+``permission_required(..., raise_exception=True)``: a member of staff without it gets a
+403. The views check the request, call ``publishing``, ``review`` and the others, and
+render.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,8 +21,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import authoring, flow, interchange, knowledge
+from .. import flow, interchange, publishing, review
 from .. import learning as learn
+from ..checks import check_payload
+from ..content import compile_payload
 from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
@@ -71,15 +75,14 @@ def language() -> str:
     return get_language() or "zh-hans"
 
 
+@permission_required("wizard.publish_knowledge", raise_exception=True)
 def publish(request: HttpRequest) -> HttpResponse:
     """Check the draft content and, on POST, publish it as the next revision."""
-    if not request.user.has_perm("wizard.publish_knowledge"):
-        raise PermissionDenied
-    findings = knowledge.check_payload(knowledge.compile_payload())
+    findings = check_payload(compile_payload())
     if request.method == "POST":
         try:
-            revision, created = knowledge.publish(request.user, note=request.POST.get("note", "")[:300])
-        except knowledge.PublishError as error:
+            revision, created = publishing.publish(request.user, note=request.POST.get("note", "")[:300])
+        except publishing.PublishError as error:
             findings = error.findings
         else:
             if created:
@@ -96,32 +99,32 @@ def publish(request: HttpRequest) -> HttpResponse:
         _("Publish the knowledge"),
         errors=_links([f for f in findings if f.level == "error"]),
         warnings=_links([f for f in findings if f.level == "warning"]),
-        changes=unpublished_changes(),
+        changes=publishing.unpublished_changes(),
     )
     return TemplateResponse(request, "admin/wizard/publish.html", context)
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def health(request: HttpRequest) -> HttpResponse:
-    report = authoring.health_report(knowledge.compile_payload(), language())
+    report = review.health_report(compile_payload(), language())
     context = _context(
         request,
         _("Knowledge health report"),
         errors=_links(report.errors),
         warnings=_links(report.warnings),
         runs=report.runs,
-        limit=authoring.SIMULATION_LIMIT,
+        limit=review.SIMULATION_LIMIT,
     )
     return TemplateResponse(request, "admin/wizard/health.html", context)
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def preview(request: HttpRequest) -> HttpResponse:
     """Walk the wizard on the draft content; answers travel in the URL, nothing is stored."""
-    payload = knowledge.compile_payload()
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    snapshot, errors = publishing.draft_snapshot()
     if errors:
         context = _context(request, _("Preview the draft knowledge"), errors=_links(errors))
         return TemplateResponse(request, "admin/wizard/preview.html", context)
-    snapshot = Snapshot.from_payload(0, payload)
     answers = _parse_answers(snapshot, request.GET.get("a", ""))
     lang = language()
     position = locate(snapshot, answers)
@@ -158,28 +161,28 @@ def _parse_answers(snapshot: Snapshot, trail: str) -> list[Reply]:
     return answers
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
     cause = get_object_or_404(Cause, pk=object_id)
-    payload = knowledge.compile_payload()
-    errors = [f for f in knowledge.check_payload(payload) if f.level == "error"]
+    snapshot, errors = publishing.draft_snapshot()
     run = None
-    if not errors:
-        snapshot = Snapshot.from_payload(0, payload)
+    if snapshot is not None:
         if cause.slug not in snapshot.cause_index:
             raise Http404(_("This cause is not published, so the wizard cannot find it."))
-        run = authoring.simulate_cause(snapshot, cause.slug, language())
+        run = review.simulate_cause(snapshot, cause.slug, language())
     context = _context(
         request,
         _("Simulate “%(cause)s”") % {"cause": cause},
         cause=cause,
         run=run,
         errors=_links(errors),
-        limit=authoring.SIMULATION_LIMIT,
+        limit=review.SIMULATION_LIMIT,
     )
     context["opts"] = Cause._meta
     return TemplateResponse(request, "admin/wizard/simulate.html", context)
 
 
+@permission_required("wizard.view_knowledgerevision", raise_exception=True)
 def revision(request: HttpRequest, number: int) -> HttpResponse:
     """One revision: who published it, and what changed from another one."""
     current = get_object_or_404(KnowledgeRevision.objects.select_related("published_by"), number=number)
@@ -188,7 +191,7 @@ def revision(request: HttpRequest, number: int) -> HttpResponse:
         other = KnowledgeRevision.objects.filter(number=int(other_number)).first()
     else:
         other = KnowledgeRevision.objects.filter(number__lt=number).order_by("-number").first()
-    changes = authoring.differences(other.payload, current.payload) if other else []
+    changes = review.differences(other.payload, current.payload) if other else []
     context = _context(
         request,
         str(current),
@@ -197,32 +200,16 @@ def revision(request: HttpRequest, number: int) -> HttpResponse:
         changes=changes,
         numbers=KnowledgeRevision.objects.exclude(number=number).values_list("number", flat=True),
         is_latest=not KnowledgeRevision.objects.filter(number__gt=number).exists(),
-        can_publish=request.user.has_perm("wizard.publish_knowledge"),
     )
     return TemplateResponse(request, "admin/wizard/revision.html", context)
 
 
+@permission_required("wizard.publish_knowledge", raise_exception=True)
 @require_POST
 def republish(request: HttpRequest, number: int) -> HttpResponse:
-    """Publish an earlier revision's content again, as the newest revision.
-
-    The content tables are brought back to that revision too (content it did not have is
-    unpublished, not deleted), so the next edit starts from what is live.
-    """
-    if not request.user.has_perm("wizard.publish_knowledge"):
-        raise PermissionDenied
+    """Publish an earlier revision's content again, as the newest revision."""
     old = get_object_or_404(KnowledgeRevision, number=number)
-    with transaction.atomic():
-        knowledge.load_payload(old.payload)
-        for model, kind in ((Cause, "causes"), (Question, "questions"), (Solution, "solutions")):
-            model.objects.exclude(slug__in=[e["slug"] for e in old.payload[kind]]).update(is_published=False)
-        latest = KnowledgeRevision.objects.select_for_update().order_by("-number").first()
-        new = KnowledgeRevision.objects.create(
-            number=latest.number + 1,
-            payload=old.payload,
-            published_by=request.user,
-            note=_("Republished revision %(number)s") % {"number": old.number},
-        )
+    new = publishing.republish(old, request.user)
     messages.success(
         request,
         _("Revision %(old)s is live again as revision %(new)s.") % {"old": old.number, "new": new.number},
@@ -237,18 +224,9 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"html": str(render_markdown(request.POST.get("steps", "")[:20000]))})
 
 
-def unpublished_changes() -> list[authoring.Difference]:
-    """How the draft content differs from what the wizard serves now."""
-    latest = KnowledgeRevision.objects.order_by("-number").first()
-    return authoring.differences(latest.payload if latest else {}, knowledge.compile_payload())
-
-
+@permission_required(("wizard.change_cause", "wizard.change_evidence"), raise_exception=True)
 def learning(request: HttpRequest) -> HttpResponse:
     """Suggested priors and strengths from confirmed outcomes; an admin applies the chosen."""
-    if not request.user.has_perm("wizard.change_cause") or not request.user.has_perm(
-        "wizard.change_evidence"
-    ):
-        raise PermissionDenied
     priors, evidence = learn.suggestions(language())
     if request.method == "POST":
         by_slug = {p.slug: p.suggested for p in priors}
@@ -280,24 +258,22 @@ def learning(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/wizard/learning.html", context)
 
 
+@permission_required("wizard.view_cause", raise_exception=True)
 def export(request: HttpRequest) -> HttpResponse:
     """Download all the knowledge content, drafts included, as one JSON file."""
-    if not request.user.has_perm("wizard.view_cause"):
-        raise PermissionDenied
     response = HttpResponse(interchange.export_json(), content_type="application/json; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="knowledge-{stamp}.json"'
     return response
 
 
+@permission_required("wizard.change_cause", raise_exception=True)
 def import_view(request: HttpRequest) -> HttpResponse:
     """Upload a knowledge file: checked and previewed first, applied on confirmation.
 
     The uploaded text travels back in a hidden field between the preview and the
     confirmation, so nothing is stored on the server until the admin applies it.
     """
-    if not request.user.has_perm("wizard.change_cause"):
-        raise PermissionDenied
     report = None
     text = ""
     replace = request.POST.get("replace") == "on"

@@ -1,7 +1,7 @@
-"""What support admins need to judge knowledge before and after publishing.
+"""Reviewing knowledge: what support admins need to judge it before and after publishing.
 
 Everything here works on knowledge payloads (see ``knowledge.py``), so the same code
-reviews the draft content (``compile_payload()``) and any published revision:
+reviews the draft content (``content.compile_payload()``) and any published revision:
 
 - :func:`health_report`: the checks that block publishing, plus a simulated diagnosis
   for every cause, causes the questions barely tell apart, and unused content;
@@ -19,7 +19,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from . import engine
-from .knowledge import Finding, Snapshot, check_payload, text
+from .checks import Finding, check_payload
+from .knowledge import Snapshot, text
 
 KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
 SINGULAR = {
@@ -71,7 +72,7 @@ def simulate_cause(
     """Answer every question as a merchant with ``cause`` most likely would."""
     c = snapshot.cause_index[cause]
     model = snapshot.model
-    answers: list[engine.Answer] = []
+    answers: list[engine.Evidence] = []
     transcript = []
     while len(answers) < limit:
         step = engine.next_step(
@@ -118,13 +119,13 @@ def health_report(payload: dict[str, Any], language: str) -> HealthReport:
 
 def _close_pairs(snapshot: Snapshot, language: str) -> list[Finding]:
     """Pairs of causes that no question separates well, with the best one there is."""
-    likelihood = snapshot.model.likelihood  # (Q, A, C)
+    blocks = snapshot.model.likelihood.blocks  # per question (A, C)
     findings = []
     n = snapshot.model.n_causes
     for i in range(n):
         for j in range(i + 1, n):
             # Total-variation distance between the two causes' answers, per question.
-            distance = 0.5 * np.abs(likelihood[:, :, i] - likelihood[:, :, j]).sum(axis=1)
+            distance = np.array([0.5 * np.abs(b[:, i] - b[:, j]).sum() for b in blocks])
             best = int(distance.argmax())
             if distance[best] < CLOSE_PAIR:
                 findings.append(

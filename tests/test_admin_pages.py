@@ -1,17 +1,18 @@
-"""Authoring for support admins: health report, preview, simulation, revisions, roles."""
+"""The custom admin pages for support admins: health report, preview, simulation, revisions, roles."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import translation
 
-from wizard import knowledge
+from wizard import publishing
 from wizard.markup import render_markdown
 from wizard.models import Cause, Evidence, KnowledgeRevision, Question, Solution, Strength
 
@@ -154,7 +155,7 @@ def test_republishing_an_earlier_revision_makes_it_the_newest(admin_client, seed
     assert Cause.objects.get(slug="network-problem").prior == next(
         c["prior"] for c in seeded.payload["causes"] if c["slug"] == "network-problem"
     )
-    assert knowledge.publish()[1] is False  # the drafts match what is live again
+    assert publishing.publish()[1] is False  # the drafts match what is live again
 
 
 def test_a_single_object_can_be_reverted_from_its_history(admin_client):
@@ -219,11 +220,92 @@ def test_an_agent_cannot_change_content(client, seeded, django_user_model):
     assert cause.title_zh_hans != "hacked"
 
 
-def test_anonymous_users_see_nothing_of_the_authoring_pages(client, seeded):
-    for name in ("admin:wizard_health", "admin:wizard_preview", "admin:wizard_publish"):
-        response = client.get(reverse(name))
-        assert response.status_code == 302
-        assert reverse("admin:login") in response["Location"]
+# Every custom admin page: how it is requested, the permissions it needs, and what a
+# user holding exactly those gets.
+CUSTOM_PAGES = {
+    "wizard_publish": ("get", ("publish_knowledge",), 200),
+    "wizard_health": ("get", ("view_cause",), 200),
+    "wizard_preview": ("get", ("view_cause",), 200),
+    "wizard_cause_simulate": ("get", ("view_cause",), 200),
+    "wizard_revision": ("get", ("view_knowledgerevision",), 200),
+    "wizard_republish": ("post", ("publish_knowledge",), 302),  # done: back to the list
+    "wizard_markdown_preview": ("post", ("change_solution",), 200),
+    "wizard_learning": ("get", ("change_cause", "change_evidence"), 200),
+    "wizard_export": ("get", ("view_cause",), 200),
+    "wizard_import": ("get", ("change_cause",), 200),
+}
+
+
+def request_page(client, name: str, seeded):
+    method, _perms, _status = CUSTOM_PAGES[name]
+    args = {
+        "wizard_cause_simulate": [Cause.objects.get(slug="missing-auth-code").pk],
+        "wizard_revision": [seeded.number],
+        "wizard_republish": [seeded.number],
+    }.get(name, [])
+    data = {"steps": "1. Restart"} if name == "wizard_markdown_preview" else None
+    return getattr(client, method)(reverse(f"admin:{name}", args=args), data)
+
+
+def staff_with(django_user_model, codenames):
+    """A member of staff holding exactly these wizard permissions."""
+    user = django_user_model.objects.create_user("staff." + "-".join(codenames or ["none"]), is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="wizard", codename__in=codenames)
+    )
+    return user
+
+
+def test_every_custom_admin_page_states_its_permission():
+    standard = ("changelist", "add", "history", "delete", "change")
+    custom = {
+        pattern.name
+        for model in (KnowledgeRevision, Cause)
+        for pattern in admin.site._registry[model].get_urls()
+        if pattern.name and not pattern.name.endswith(tuple(f"_{suffix}" for suffix in standard))
+    }
+    assert custom == set(CUSTOM_PAGES)
+
+
+@pytest.mark.parametrize("name", CUSTOM_PAGES)
+def test_staff_with_the_permission_may_use_the_page(client, seeded, django_user_model, name):
+    _method, codenames, status = CUSTOM_PAGES[name]
+    client.force_login(staff_with(django_user_model, codenames))
+    assert request_page(client, name, seeded).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("name", "missing"), [(name, codename) for name, page in CUSTOM_PAGES.items() for codename in page[1]]
+)
+def test_staff_without_the_permission_are_refused(client, seeded, django_user_model, name, missing):
+    codenames = [codename for codename in CUSTOM_PAGES[name][1] if codename != missing]
+    client.force_login(staff_with(django_user_model, codenames))
+    assert request_page(client, name, seeded).status_code == 403
+
+
+def test_links_to_the_custom_pages_show_to_whoever_may_use_them(
+    client, seeded, support_admin, django_user_model
+):
+    agent = django_user_model.objects.create_user("agent.links", is_staff=True)
+    agent.groups.add(Group.objects.get(name="Agents"))
+    publishing.publish(note="later", force=True)
+    publish, learning = reverse("admin:wizard_publish"), reverse("admin:wizard_learning")
+    republish = reverse("admin:wizard_republish", args=[seeded.number])
+    listing = reverse("admin:wizard_knowledgerevision_changelist")
+    older = reverse("admin:wizard_revision", args=[seeded.number])
+    client.force_login(agent)
+    html = client.get(listing).content.decode() + client.get(older).content.decode()
+    assert publish not in html and learning not in html and republish not in html
+    client.force_login(support_admin)
+    html = client.get(listing).content.decode() + client.get(older).content.decode()
+    assert f'href="{publish}" class="addlink"' in html and learning in html and republish in html
+
+
+@pytest.mark.parametrize("name", CUSTOM_PAGES)
+def test_anonymous_users_see_nothing_of_the_custom_admin_pages(client, seeded, name):
+    response = request_page(client, name, seeded)
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
 
 
 # --- Safe content ------------------------------------------------------------------------
@@ -251,7 +333,7 @@ def test_hostile_steps_are_inert_in_the_wizard(client, seeded):
     for solution in Solution.objects.all():
         solution.steps_zh_hans = HOSTILE
         solution.save()
-    knowledge.publish()
+    publishing.publish()
     client.post(reverse("wizard:start"))
     from wizard.models import Diagnosis
 
