@@ -97,10 +97,7 @@ def compile_payload(*, include_drafts: bool = False) -> dict[str, Any]:
             }
             for p in _by_order(Provider.objects.all())
         ],
-        "symptoms": [
-            {"slug": s.slug, "title": bilingual(s, "title")}
-            for s in sorted(Symptom.objects.all(), key=lambda s: s.slug)
-        ],
+        "symptoms": [_symptom_entry(s) for s in sorted(Symptom.objects.all(), key=lambda s: s.slug)],
         "solutions": [
             {
                 "slug": s.slug,
@@ -243,6 +240,15 @@ class _Writes:
         self.delete(model.objects.exclude(slug__in=[entry["slug"] for entry in entries]))
 
 
+def _symptom_entry(symptom: Symptom) -> dict[str, Any]:
+    """A symptom; a hazard's warning only where there is one."""
+    entry = {"slug": symptom.slug, "title": bilingual(symptom, "title")}
+    hazard = bilingual(symptom, "hazard")
+    if any(hazard.values()):
+        entry["hazard"] = hazard
+    return entry
+
+
 def _localised(prefix: str, texts: dict[str, str] | None) -> dict[str, str]:
     texts = texts or {}
     return {field_name(prefix, lang): texts.get(lang, "") for lang in LANGUAGES}
@@ -278,7 +284,11 @@ def _load_providers(writes: _Writes, entries: list[dict[str, Any]]) -> dict[str,
 
 def _load_symptoms(writes: _Writes, entries: list[dict[str, Any]]) -> dict[str, Symptom]:
     return {
-        s["slug"]: writes.upsert(Symptom, {"slug": s["slug"]}, _localised("title", s["title"]))
+        s["slug"]: writes.upsert(
+            Symptom,
+            {"slug": s["slug"]},
+            {**_localised("title", s["title"]), **_localised("hazard", s.get("hazard"))},
+        )
         for s in entries
     }
 

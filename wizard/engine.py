@@ -234,17 +234,28 @@ def next_step(
     min_gain: float = MIN_GAIN_BITS,
     failed: Iterable[int] = (),
     rule: Rule = DEFAULT_RULE,
+    early: Sequence[int] = (),
+    early_after: int = 1,
 ) -> Step:
     """Choose the question most worth asking, or decide to stop.
 
     ``asked`` lists every question already put to the merchant, including those
     answered "not sure", which are never asked again. ``budget`` counts answers that
     carry evidence: "not sure" does not spend it, but at most ``unsure_allowance`` of
-    them are asked beyond it.
+    them are asked beyond it. ``early`` questions (a safety check) are asked once
+    ``early_after`` questions were, and always before the questions stop.
     """
+    step = _choose(model, answers, set(asked), confidence, budget, unsure_allowance, min_gain, failed, rule)
+    pending = [q for q in early if q not in set(asked) | {q for q, _ in answers}]
+    if pending and (step.question is None or len(set(asked)) >= early_after):
+        return Step(step.posterior, pending[0], step.gains, "ask")
+    return step
+
+
+def _choose(model, answers, asked, confidence, budget, unsure_allowance, min_gain, failed, rule) -> Step:
     p = posterior(model, answers, failed)
     gains = information_gain(model, p)
-    asked = set(asked) | {q for q, _ in answers}
+    asked = asked | {q for q, _ in answers}
     open_ = np.ones(model.n_questions, dtype=bool)
     if asked:
         open_[list(asked)] = False

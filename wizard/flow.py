@@ -90,6 +90,19 @@ def known_symptoms(snapshot: Snapshot, replies: Sequence[Reply]) -> tuple[set[st
     return present, absent
 
 
+def hazard_warnings(snapshot: Snapshot, replies: Sequence[Reply], language: str) -> list[dict[str, str]]:
+    """The dangers the merchant reported, with what to do at once: shown at the top of
+    every later page, whatever the ranking says."""
+    if not snapshot.hazards:
+        return []
+    present, _ = known_symptoms(snapshot, replies)
+    return [
+        {"symptom": slug, "warning": text(warning, language)}
+        for slug, warning in snapshot.hazards.items()
+        if slug in present
+    ]
+
+
 def chosen_provider(snapshot: Snapshot, replies: Sequence[Reply]) -> dict[str, Any] | None:
     for reply in replies:
         pair = snapshot.answer_index(reply.question, reply.option)
@@ -109,16 +122,18 @@ class Result:
     answers: list[dict[str, Any]]
 
 
-def result(snapshot: Snapshot, position: Position, language: str, *, top: int = 5) -> Result:
+def result(
+    snapshot: Snapshot, position: Position, language: str, *, top: int = 5, for_agent: bool = False
+) -> Result:
     """The result page's data: the leading causes with the answers behind them, the steps
     to take (steps already tried without success are not suggested again), and whom to
-    contact."""
+    contact. Agent-only steps are for ``for_agent`` pages only."""
     rows = transcript(snapshot, position.replies, language)
     provider = chosen_provider(snapshot, position.replies)
     providers = [provider] if provider else sorted(snapshot.providers.values(), key=lambda x: x["order"])
     return Result(
         causes=ranked_causes(snapshot, position, language, rows=rows, top=top),
-        solutions=remedies(snapshot, position, language),
+        solutions=remedies(snapshot, position, language, for_agent=for_agent),
         providers=[provider_view(pr, language) for pr in providers],
         provider_is_known=provider is not None,
         answers=rows,
@@ -156,50 +171,101 @@ def ranked_causes(
     return causes
 
 
-def remedy_order(snapshot: Snapshot, position: Position) -> list[int]:
-    """Solution indices in the order to try them: those that fit the merchant's situation
-    (their contexts are not all ruled out) and were not tried already."""
+# Steps are suggested for the causes that still matter: at most this many leading causes,
+# each at least this likely and at least this share of the leader.
+STEP_CAUSES = 3
+STEP_FLOOR = 0.05
+STEP_SHARE = 0.1
+
+
+def causes_that_matter(position: Position) -> list[int]:
+    p = position.posterior
+    order = engine.ranking(p)
+    floor = max(STEP_FLOOR, STEP_SHARE * float(p[order[0]]))
+    return [c for c in order[:STEP_CAUSES] if p[c] >= floor] or order[:1]
+
+
+def remedy_plan(
+    snapshot: Snapshot, position: Position, *, for_agent: bool = False
+) -> list[tuple[int, list[int]]]:
+    """The steps to take, grouped by the cause they address: ``[(cause, [solution, ...])]``,
+    the likeliest cause first.
+
+    Only causes that still matter get steps. Within a group, the cause's own first fix
+    comes first (generic upkeep never goes ahead of it), then the rest by probability of
+    fixing per minute. A step shared by several causes is listed once, with the likeliest.
+    Steps that do not fit the merchant's situation, were tried already, or are for agents
+    only (unless ``for_agent``) are left out.
+    """
+    matter = causes_that_matter(position)
+    p = np.zeros_like(position.posterior)
+    p[matter] = position.posterior[matter]
+    order = engine.remediation(snapshot.model, p, _allowed(snapshot, position, for_agent=for_agent))
+    fixes = snapshot.model.fixes
+    groups: dict[int, list[int]] = {c: [] for c in matter}
+    for s in order:
+        groups[next(c for c in matter if fixes[s, c] > 0)].append(s)
+    for c, steps in groups.items():
+        own = [snapshot.solution_index[slug] for slug in snapshot.causes[c]["solutions"]]
+        first = next((s for s in own if s in steps), None)
+        if first is not None:
+            steps.sort(key=lambda s: s != first)
+    return [(c, steps) for c, steps in groups.items() if steps]
+
+
+def _allowed(snapshot: Snapshot, position: Position, *, for_agent: bool) -> np.ndarray | None:
+    if not snapshot.solutions:
+        return None
     _, absent = known_symptoms(snapshot, position.replies)
-    allowed = np.array(
+    return np.array(
         [
-            (not s.get("contexts") or not set(s["contexts"]) <= absent) and s["slug"] not in position.tried
+            (not s.get("contexts") or not set(s["contexts"]) <= absent)
+            and s["slug"] not in position.tried
+            and (for_agent or s["audience"] != "agent")
             for s in snapshot.solutions
         ],
         dtype=bool,
     )
-    return engine.remediation(snapshot.model, position.posterior, allowed if len(allowed) else None)
 
 
-def remedies(snapshot: Snapshot, position: Position, language: str) -> list[dict[str, Any]]:
+def remedy_order(snapshot: Snapshot, position: Position, *, for_agent: bool = False) -> list[int]:
+    """The steps of :func:`remedy_plan`, in the order shown."""
+    return [s for _, steps in remedy_plan(snapshot, position, for_agent=for_agent) for s in steps]
+
+
+def remedies(
+    snapshot: Snapshot, position: Position, language: str, *, for_agent: bool = False
+) -> list[dict[str, Any]]:
+    """The steps to take, in order, each saying which cause it addresses."""
     p = position.posterior
-    order = engine.ranking(p)
     solutions = []
-    for s in remedy_order(snapshot, position):
-        solution = snapshot.solutions[s]
-        fixes = [
-            text(snapshot.causes[c]["title"], language)
-            for c in order
-            if snapshot.model.fixes[s, c] > 0 and p[c] >= IN_PLAY
-        ]
-        solutions.append(
-            {
-                "slug": solution["slug"],
-                "title": text(solution["title"], language),
-                "steps": render_markdown(text(solution["steps"], language)),
-                "audience": solution["audience"],
-                "effort_minutes": solution["effort_minutes"],
-                "is_escalation": solution["is_escalation"],
-                "fixes": fixes,
-            }
-        )
+    for c, steps in remedy_plan(snapshot, position, for_agent=for_agent):
+        cause = {"slug": snapshot.causes[c]["slug"], "title": text(snapshot.causes[c]["title"], language)}
+        for s in steps:
+            solution = snapshot.solutions[s]
+            solutions.append(
+                {
+                    "slug": solution["slug"],
+                    "title": text(solution["title"], language),
+                    "steps": render_markdown(text(solution["steps"], language)),
+                    "audience": solution["audience"],
+                    "effort_minutes": solution["effort_minutes"],
+                    "is_escalation": solution["is_escalation"],
+                    "cause": cause,
+                    "cause_percent": round(float(p[c]) * 100),
+                    "fixes": [cause["title"]],
+                }
+            )
     return solutions
 
 
-def remedy_choices(snapshot: Snapshot, position: Position, language: str) -> list[tuple[str, str]]:
+def remedy_choices(
+    snapshot: Snapshot, position: Position, language: str, *, for_agent: bool = False
+) -> list[tuple[str, str]]:
     """(slug, title) of the suggested steps, for "which step fixed it" choices."""
     return [
         (snapshot.solutions[s]["slug"], text(snapshot.solutions[s]["title"], language))
-        for s in remedy_order(snapshot, position)
+        for s in remedy_order(snapshot, position, for_agent=for_agent)
     ]
 
 
@@ -274,7 +340,9 @@ def summary_text(
     for cause in ranked_causes(snapshot, position, language, rows=rows):
         lines.append(f"- {cause['title']}: {cause['probability']:.0%}")
     lines += ["", labels["steps"]]
-    for number, (_slug, title) in enumerate(remedy_choices(snapshot, position, language), start=1):
+    for number, (_slug, title) in enumerate(
+        remedy_choices(snapshot, position, language, for_agent=True), start=1
+    ):
         lines.append(f"{number}. {title}")
     lines += ["", f"{labels['outcome']}: {outcome}", "", labels["notes"], notes.strip() or "—"]
     return "\n".join(lines) + "\n"

@@ -16,7 +16,8 @@ the life of the process: a wizard step costs no query for the knowledge itself.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,17 @@ class Snapshot:
     cause_index: dict[str, int]
     question_index: dict[str, int]
     solution_index: dict[str, int]
+    # Symptoms that are a danger (a swollen battery, smoke…): slug → the warning text.
+    hazards: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @cached_property
+    def safety_questions(self) -> list[int]:
+        """The questions that ask about a hazard: the wizard asks them early."""
+        return [
+            q
+            for q, question in enumerate(self.questions)
+            if any(a.get("symptom") in self.hazards for a in question["answers"])
+        ]
 
     @classmethod
     def from_payload(cls, number: int, payload: dict[str, Any]) -> Snapshot:
@@ -91,11 +103,6 @@ class Snapshot:
                 rows.append(block / block.sum(axis=0))
                 answers = [dict(o) for o in q["options"]]
             questions.append({**q, "answers": answers})
-        width = max((r.shape[0] for r in rows), default=1)
-        likelihood = np.zeros((len(rows), width, n_causes))
-        for i, r in enumerate(rows):
-            likelihood[i, : r.shape[0]] = r
-
         solutions = payload["solutions"]
         solution_index = {s["slug"]: i for i, s in enumerate(solutions)}
         # A cause's solutions are listed in the order to try them: the first is the
@@ -106,7 +113,7 @@ class Snapshot:
                 fixes[solution_index[slug], c] = FIRST_STEP_EFFICACY * LATER_STEP_FACTOR**i
         model = engine.Model(
             prior=np.array([float(c["prior"]) for c in causes]) if causes else np.ones(1),
-            likelihood=likelihood,
+            likelihood=rows,
             effort=np.array([float(q.get("effort", 1.0)) for q in payload["questions"]]),
             fixes=fixes,
             cost=np.array([float(s["effort_minutes"]) for s in solutions]),
@@ -123,6 +130,9 @@ class Snapshot:
             cause_index={c["slug"]: i for i, c in enumerate(causes)},
             question_index={q["slug"]: i for i, q in enumerate(payload["questions"])},
             solution_index=solution_index,
+            hazards={
+                s["slug"]: s["hazard"] for s in payload["symptoms"] if any((s.get("hazard") or {}).values())
+            },
         )
 
     def answer_index(self, question: str, option: str) -> tuple[int, int] | None:

@@ -65,6 +65,12 @@ class Position:
         return self.step.posterior
 
     @property
+    def stop(self) -> str:
+        """Why the questions stopped: "confident", "exhausted" (no question left worth
+        asking), "budget", or "early" (the person stopped them while some were left)."""
+        return "early" if self.step.reason == "ask" else self.step.reason
+
+    @property
     def question(self) -> int | None:
         """The index of the next question to ask, or None when the questions stop."""
         return self.step.question
@@ -121,6 +127,7 @@ def locate(
         budget=limits.budget,
         unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
         failed=failed_steps(snapshot, tried),
+        early=snapshot.safety_questions,
     )
     return Position(
         replies=tuple(Reply(*reply) for reply in replies),

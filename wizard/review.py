@@ -31,9 +31,9 @@ SINGULAR = {
     "causes": "cause",
     "questions": "question",
 }
-# Below this total-variation distance on every question, two causes are "hard to tell
-# apart": the wizard needs many answers, and a wrong one swaps them.
-CLOSE_PAIR = 0.15
+# Two causes are "twins" when answering every question is expected to give less than this
+# many nats of evidence beyond what the confidence threshold and their priors demand.
+TWIN_MARGIN = 2.0
 # The simulated merchant is expected to see the cause first within this many questions.
 SIMULATION_LIMIT = 8
 
@@ -81,7 +81,7 @@ def simulate_cause(
         if step.question is None:
             break
         question = snapshot.questions[step.question]
-        a = int(model.likelihood[step.question, : len(question["answers"]), c].argmax())
+        a = int(model.likelihood[step.question][:, c].argmax())
         answers.append((step.question, a))
         transcript.append((text(question["text"], language), text(question["answers"][a]["label"], language)))
     p = engine.posterior(model, answers)
@@ -112,37 +112,81 @@ def health_report(payload: dict[str, Any], language: str) -> HealthReport:
                     % {"rank": run.rank, "n": run.questions},
                 )
             )
-    findings += _close_pairs(snapshot, language)
+    findings += _unreachable(snapshot, language)
+    findings += _twins(snapshot, language)
     findings += _unused_questions(snapshot)
     return HealthReport(findings, runs)
 
 
-def _close_pairs(snapshot: Snapshot, language: str) -> list[Finding]:
-    """Pairs of causes that no question separates well, with the best one there is."""
-    blocks = snapshot.model.likelihood.blocks  # per question (A, C)
+def evidence_between(model: engine.Model) -> np.ndarray:
+    """``K[i, j]``: the evidence (in nats) that answering every question gives for cause
+    ``i`` over cause ``j``, expected when ``i`` is the truth: the sum over questions of the
+    Kullback-Leibler divergence between their answers, as the engine believes them."""
+    believed = model._believed.astype(float)
+    log_believed = np.log(believed)
+    return (believed * log_believed).sum(axis=0)[:, None] - believed.T @ log_believed
+
+
+def _twins(snapshot: Snapshot, language: str) -> list[Finding]:
+    """Causes that the questions cannot tell from another with confidence, even when a
+    merchant answers them all: the expected evidence barely covers what the threshold
+    and the two causes' priors demand."""
+    model = snapshot.model
+    evidence = evidence_between(model)
+    confidence = settings.WIZARD_CONFIDENCE
+    needed = np.log(confidence / (1 - confidence)) + np.log(model.prior[None, :] / model.prior[:, None])
+    short = evidence - needed
+    np.fill_diagonal(short, np.inf)
     findings = []
-    n = snapshot.model.n_causes
-    for i in range(n):
-        for j in range(i + 1, n):
-            # Total-variation distance between the two causes' answers, per question.
-            distance = np.array([0.5 * np.abs(b[:, i] - b[:, j]).sum() for b in blocks])
-            best = int(distance.argmax())
-            if distance[best] < CLOSE_PAIR:
-                findings.append(
-                    Finding(
-                        "warning",
-                        "cause",
-                        snapshot.causes[j]["slug"],
-                        _(
-                            "Hard to tell apart from “%(other)s”: the question that separates them best, "
-                            "“%(question)s”, barely does. Link a symptom that only one of them has."
-                        )
-                        % {
-                            "other": text(snapshot.causes[i]["title"], language),
-                            "question": text(snapshot.questions[best]["text"], language),
-                        },
+    for i in range(model.n_causes):
+        j = int(short[i].argmin())
+        if short[i, j] < TWIN_MARGIN:
+            findings.append(_twin_finding(snapshot, i, j, language))
+    return findings
+
+
+def _twin_finding(snapshot: Snapshot, i: int, j: int, language: str) -> Finding:
+    blocks = snapshot.model.likelihood.blocks
+    best = int(np.argmax([0.5 * np.abs(b[:, i] - b[:, j]).sum() for b in blocks]))
+    return Finding(
+        "warning",
+        "cause",
+        snapshot.causes[i]["slug"],
+        _(
+            "Hard to tell apart from “%(other)s”, even with every question answered: the question "
+            "that separates them best, “%(question)s”, is not enough. Add a question that tells "
+            "“%(this)s” from “%(other)s” (a symptom one of them often shows and the other rarely)."
+        )
+        % {
+            "this": text(snapshot.causes[i]["title"], language),
+            "other": text(snapshot.causes[j]["title"], language),
+            "question": text(snapshot.questions[best]["text"], language),
+        },
+    )
+
+
+def _unreachable(snapshot: Snapshot, language: str) -> list[Finding]:
+    """Causes that never reach the confidence threshold, even when a merchant gives every
+    answer the cause most likely brings."""
+    model = snapshot.model
+    findings = []
+    for c in range(model.n_causes):
+        answers = [(q, int(model.likelihood[q][:, c].argmax())) for q in range(model.n_questions)]
+        p = engine.posterior(model, answers)
+        if p[c] < settings.WIZARD_CONFIDENCE:
+            findings.append(
+                Finding(
+                    "warning",
+                    "cause",
+                    snapshot.causes[c]["slug"],
+                    _(
+                        "Can never be diagnosed with confidence: with every answer pointing to it, it "
+                        "reaches %(percent)s%%. Link a symptom it often shows and other causes rarely do, "
+                        "or make it more common (its prior)."
                     )
+                    % {"percent": round(float(p[c]) * 100)},
                 )
+            )
     return findings
 
 
@@ -150,7 +194,7 @@ def _unused_questions(snapshot: Snapshot) -> list[Finding]:
     """Questions whose answers every cause gives alike: asking them never helps."""
     findings = []
     for q, question in enumerate(snapshot.questions):
-        block = snapshot.model.likelihood[q, : len(question["answers"])]
+        block = snapshot.model.likelihood[q]
         if np.allclose(block, block[:, :1]):
             findings.append(
                 Finding(

@@ -32,7 +32,7 @@ class ProviderTranslation(TranslationOptions):
 
 @register(Symptom)
 class SymptomTranslation(TranslationOptions):
-    fields = ("title",)
+    fields = ("title", "hazard")
 
 
 @register(Cause)

@@ -153,7 +153,7 @@ def answerer(
 
 
 def diagnose(
-    model: engine.Model, answer: Callable[[int], int | None], rule: engine.Rule
+    model: engine.Model, answer: Callable[[int], int | None], rule: engine.Rule, early: list[int]
 ) -> tuple[int, engine.Step]:
     """One diagnosis with the production rules; returns the questions asked and the last step."""
     answers: list[engine.Evidence] = []
@@ -167,6 +167,7 @@ def diagnose(
             budget=settings.WIZARD_QUESTION_BUDGET,
             unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
             rule=rule,
+            early=early,
         )
         if step.question is None:
             return len(asked), step
@@ -187,14 +188,16 @@ def simulate(
 ) -> Summary:
     """``per_cause`` merchants of this kind for every cause of ``payload``."""
     rng = np.random.default_rng(seed)
-    model = knowledge.Snapshot.from_payload(0, payload).model
-    world = model
+    snapshot = knowledge.Snapshot.from_payload(0, payload)
+    model = world = snapshot.model
     if merchant.mismatch:
         world = knowledge.Snapshot.from_payload(0, shifted_payload(payload, merchant.mismatch, rng)).model
     summary = Summary(name, merchant.name, rule, prior=model.prior)
     for truth in range(model.n_causes):
         for _ in range(per_cause):
-            asked, step = diagnose(model, answerer(merchant, world, truth, rng), rule)
+            asked, step = diagnose(
+                model, answerer(merchant, world, truth, rng), rule, snapshot.safety_questions
+            )
             rank = engine.ranking(step.posterior).index(truth)
             summary.runs.append(Run(truth, rank, asked, step.reason, float(step.posterior.max())))
     return summary

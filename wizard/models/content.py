@@ -94,6 +94,14 @@ class Symptom(TimeStamped):
 
     slug = slug_field()
     title = models.CharField(_("title"), max_length=300)
+    hazard = models.TextField(
+        _("hazard warning"),
+        blank=True,
+        help_text=_(
+            "Only for a danger (a swollen or hot battery, smoke, liquid inside, exposed parts): what "
+            "the merchant must do at once. Shown at the top of every later page once reported."
+        ),
+    )
 
     class Meta:
         ordering = ("slug",)

@@ -192,7 +192,7 @@ def _console(
     q = snapshot.question_index.get(given[number - 1].question) if number <= len(given) else position.question
     is_finished = (position.is_finished and number > len(given)) or not diagnosis.is_open
     question = None if is_finished or q is None else flow.question_view(snapshot, q, lang)
-    outcome = flow.result(snapshot, position, lang)
+    outcome = flow.result(snapshot, position, lang, for_agent=True)
     timeline = flow.transcript(snapshot, given, lang)
     for row, answer in zip(timeline, rows, strict=True):
         row["by"] = answer.answered_by.get_username() if answer.answered_by else _("merchant")
@@ -215,6 +215,8 @@ def _console(
         "outcome_form": OutcomeForm(solutions=[(s["slug"], s["title"]) for s in outcome.solutions]),
         "summary": flow.case_summary(diagnosis, snapshot, position, lang, rows=rows),
         "error": error,
+        "hazards": flow.hazard_warnings(snapshot, given, lang),
+        "stop": position.stop,
     }
     return page(request, "agent/console.html", context, status=status)
 
@@ -334,7 +336,7 @@ def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     found = Ticket.objects.select_related("diagnosis").filter(reference=reference.upper()).first()
     if found is None:
         return _not_found(request, "")
-    return page(request, "agent/ticket.html", {"ticket": found, "statuses": Ticket.Status.choices})
+    return page(request, "agent/ticket.html", _ticket_context(found))
 
 
 @require_POST
@@ -346,7 +348,15 @@ def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         return _not_found(request, "")
     status = request.POST.get("status", "")
     if status not in Ticket.Status.values:
-        context = {"ticket": found, "statuses": Ticket.Status.choices, "error": _("Choose a status.")}
+        context = {**_ticket_context(found), "error": _("Choose a status.")}
         return page(request, "agent/ticket.html", context, status=400)
     diagnoses.set_ticket_status(found, status, request.user)
     return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
+
+
+def _ticket_context(ticket: Ticket) -> dict:
+    diagnosis = ticket.diagnosis
+    hazards = flow.hazard_warnings(
+        get_snapshot(diagnosis.revision_id), diagnoses.replies(diagnosis), language()
+    )
+    return {"ticket": ticket, "statuses": Ticket.Status.choices, "hazards": hazards}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -124,8 +125,17 @@ def _question_page(
         "seen": len(given),
         "unsure": UNSURE,
         "error": error,
+        "hazards": flow.hazard_warnings(snapshot, given, language()),
+        "unsure_run": _unsure_run(given),
     }
     return page(request, "wizard/question.html", context, status=status)
+
+
+def _unsure_run(given: list) -> bool:
+    """Whether the last few answers were all "not sure": time to offer the result or a
+    person instead of marching on."""
+    run = settings.WIZARD_UNSURE_RUN
+    return len(given) >= run and all(reply.option == UNSURE for reply in given[-run:])
 
 
 ANSWER_ERRORS = {
@@ -208,6 +218,8 @@ def _result_page(
         "tried": [flow.solution_title(snapshot, slug, lang) for slug in diagnosis.tried],
         "is_finished": diagnoses.is_finished(diagnosis) or position.is_finished,
         "can_ask_more": position.could_continue(Limits.for_case(extended=True)),
+        "stop": position.stop,
+        "hazards": flow.hazard_warnings(snapshot, position.replies, lang),
         "next_number": len(position.replies) + 1,
         "is_latest": diagnosis.revision_id == latest_revision_number(),
         "feedback_form": feedback_form,
@@ -258,16 +270,22 @@ def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
         form = EscalationForm(
             initial={"token": get_random_string(32), "merchant_number": diagnosis.merchant_number}
         )
-        return page(request, "wizard/escalate.html", {"diagnosis": diagnosis, "form": form})
+        return page(request, "wizard/escalate.html", _escalate_context(diagnosis, form))
     form = EscalationForm(request.POST)
     if not form.is_valid():
-        return page(request, "wizard/escalate.html", {"diagnosis": diagnosis, "form": form}, status=400)
+        return page(request, "wizard/escalate.html", _escalate_context(diagnosis, form), status=400)
     contact = dict(form.cleaned_data)
     token = contact.pop("token")
     ticket = diagnoses.escalate(
         diagnosis, token=token, transcript=_transcript(diagnosis, diagnosis.language), contact=contact
     )
     return see_other(reverse("wizard:escalated", args=[diagnosis.code, ticket.reference]))
+
+
+def _escalate_context(diagnosis: Diagnosis, form: EscalationForm) -> dict:
+    snapshot = get_snapshot(diagnosis.revision_id)
+    hazards = flow.hazard_warnings(snapshot, diagnoses.replies(diagnosis), language())
+    return {"diagnosis": diagnosis, "form": form, "hazards": hazards}
 
 
 def _transcript(diagnosis: Diagnosis, lang: str) -> str:
@@ -283,7 +301,12 @@ def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpRespon
     ticket = diagnosis.tickets.filter(reference=reference).first() if diagnosis else None
     if ticket is None:
         return not_found(request, code)
-    return page(request, "wizard/escalated.html", {"diagnosis": diagnosis, "ticket": ticket})
+    hazards = flow.hazard_warnings(
+        get_snapshot(diagnosis.revision_id), diagnoses.replies(diagnosis), language()
+    )
+    return page(
+        request, "wizard/escalated.html", {"diagnosis": diagnosis, "ticket": ticket, "hazards": hazards}
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -1,0 +1,215 @@
+"""Diagnoses that hold up when merchants slip, are unsure, or report a danger."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from wizard import engine, flow, review
+from wizard.knowledge import Snapshot
+from wizard.position import Reply, locate
+
+from .conftest import make_payload
+
+# --- The slip term ----------------------------------------------------------------------
+
+
+def two_causes(slip: float) -> engine.Model:
+    # "always" against "never": a single answer is all but decisive without slips.
+    likelihood = np.array([[[0.95, 0.01], [0.05, 0.99]]] * 4)
+    return engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(4), slip=slip)
+
+
+def test_without_slips_one_answer_all_but_rules_a_cause_out():
+    p = engine.posterior(two_causes(0.0), [(0, 0)])
+    assert p[1] < 0.011
+
+
+def test_with_slips_no_single_answer_rules_a_cause_out():
+    model = two_causes(0.1)
+    p = engine.posterior(model, [(0, 0)])
+    assert p[1] > 0.04
+    # ...and later answers bring it back.
+    p = engine.posterior(model, [(0, 0), (1, 1), (2, 1), (3, 1)])
+    assert engine.ranking(p)[0] == 1
+
+
+def test_slips_spread_over_the_other_answers():
+    model = two_causes(0.2)
+    believed = model.believed(0)
+    assert believed.sum(axis=0) == pytest.approx([1.0, 1.0])
+    assert believed[1, 0] == pytest.approx(0.8 * 0.05 + 0.1)
+
+
+@pytest.mark.parametrize("slip", [-0.1, 0.5, 0.9])
+def test_a_slip_out_of_range_is_refused(slip):
+    with pytest.raises(ValueError):
+        two_causes(slip)
+
+
+def test_yes_no_questions_are_stored_without_padding():
+    blocks = [np.full((2, 3), 0.5), np.full((6, 3), 1 / 6)]
+    model = engine.Model(prior=np.ones(3), likelihood=blocks, effort=np.ones(2))
+    assert list(model.counts) == [2, 6]
+    assert model._believed.shape == (8, 3)
+    assert model._believed.dtype == np.float32
+
+
+# --- Choosing questions -----------------------------------------------------------------
+
+
+def test_a_question_merchants_cannot_answer_is_worth_less():
+    likelihood = np.array([[[0.9, 0.1], [0.1, 0.9]]] * 2)
+    plain = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(2))
+    unsure = engine.Model(
+        prior=np.ones(2), likelihood=likelihood, effort=np.ones(2), unsure=np.array([0.6, 0.0])
+    )
+    assert engine.next_step(plain, []).question == 0  # a tie: the first
+    assert engine.next_step(unsure, []).question == 1
+
+
+def test_the_error_rule_prefers_the_question_that_settles_the_leader():
+    # Question 0 splits the unlikely causes apart; question 1 tells the two likely ones apart.
+    likelihood = np.array(
+        [
+            [[0.5, 0.5, 0.99, 0.01], [0.5, 0.5, 0.01, 0.99]],
+            [[0.9, 0.1, 0.5, 0.5], [0.1, 0.9, 0.5, 0.5]],
+        ]
+    )
+    model = engine.Model(prior=np.array([4.0, 4.0, 1.0, 1.0]), likelihood=likelihood, effort=np.ones(2))
+    assert engine.next_step(model, [], rule="error").question == 1
+
+
+def test_early_questions_come_second_and_before_any_stop():
+    likelihood = np.array([[[0.99, 0.01], [0.01, 0.99]], [[0.5, 0.5], [0.5, 0.5]]])
+    model = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(2))
+    assert engine.next_step(model, [], early=[1]).question == 0
+    # Confident after one answer, but the safety check is still asked.
+    step = engine.next_step(model, [(0, 0)], early=[1])
+    assert (step.question, step.reason) == (1, "ask")
+    assert engine.next_step(model, [(0, 0), (1, 0)], early=[1]).reason == "confident"
+
+
+# --- The health report ------------------------------------------------------------------
+
+
+def test_the_health_report_names_twins_and_what_to_add():
+    payload = make_payload(
+        {
+            "a": {"s1": "often", "s2": "often"},
+            "b": {"s1": "often", "s2": "often", "s3": "rarely"},
+            "c": {"s4": "always", "s5": "always"},
+        }
+    )
+    report = review.health_report(payload, "en")
+    twins = {f.slug for f in report.warnings if "Hard to tell apart" in f.message}
+    assert twins == {"a", "b"}
+    assert any("Add a question that tells" in f.message for f in report.warnings)
+
+
+def test_the_health_report_names_a_cause_that_can_never_be_confident():
+    payload = make_payload(
+        {
+            "common": {"s1": "often", "s2": "often"},
+            "rare": {"s1": "often", "s2": "sometimes", "s3": "sometimes"},
+        },
+        priors={"common": 20.0, "rare": 0.2},
+    )
+    report = review.health_report(payload, "en")
+    assert any(
+        f.slug == "rare" and "never be diagnosed with confidence" in f.message for f in report.warnings
+    )
+    assert not any(f.slug == "common" and "never" in f.message for f in report.warnings)
+
+
+# --- Remediation that fits the case ------------------------------------------------------
+
+
+@pytest.fixture
+def plan_snapshot() -> Snapshot:
+    payload = make_payload(
+        {"net": {"s-net": "always"}, "fee": {"s-fee": "always"}, "hw": {"s-hw": "always"}},
+    )
+    payload["solutions"] += [
+        {
+            "slug": "agent-verify",
+            "order": 90,
+            "title": {"zh-hans": "核实身份", "en": "Verify the caller"},
+            "steps": {"zh-hans": "1. 核实", "en": "1. Verify"},
+            "audience": "agent",
+            "effort_minutes": 1,
+            "is_escalation": False,
+            "contexts": [],
+        },
+        {
+            "slug": "weekly-wipe",
+            "order": 91,
+            "title": {"zh-hans": "每周清洁", "en": "Weekly wipe"},
+            "steps": {"zh-hans": "1. 擦拭", "en": "1. Wipe"},
+            "audience": "merchant",
+            "effort_minutes": 1,
+            "is_escalation": False,
+            "contexts": [],
+        },
+    ]
+    for cause in payload["causes"]:
+        if cause["slug"] == "hw":
+            cause["solutions"] = ["fix-hw", "agent-verify", "weekly-wipe"]
+    return Snapshot.from_payload(0, payload)
+
+
+def test_agent_only_steps_are_never_on_a_merchants_page(plan_snapshot):
+    position = locate(plan_snapshot, [Reply("q-s-hw", "yes")])
+    merchant = [s["slug"] for s in flow.remedies(plan_snapshot, position, "en")]
+    agent = [s["slug"] for s in flow.remedies(plan_snapshot, position, "en", for_agent=True)]
+    assert "agent-verify" not in merchant
+    assert "agent-verify" in agent
+
+
+def test_the_leading_causes_own_fix_comes_before_quick_upkeep(plan_snapshot):
+    position = locate(plan_snapshot, [Reply("q-s-hw", "yes")])
+    steps = flow.remedies(plan_snapshot, position, "en")
+    assert steps[0]["slug"] == "fix-hw"
+    assert steps[0]["cause"]["slug"] == "hw"
+
+
+def test_steps_are_only_for_causes_that_still_matter(plan_snapshot):
+    replies = [Reply("q-s-hw", "yes"), Reply("q-s-net", "no"), Reply("q-s-fee", "no")]
+    position = locate(plan_snapshot, replies)
+    assert {s["cause"]["slug"] for s in flow.remedies(plan_snapshot, position, "en")} == {"hw"}
+
+
+# --- Hazards ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hazard_snapshot() -> Snapshot:
+    payload = make_payload({"hw": {"s-hw": "often", "swollen": "sometimes"}, "net": {"s-net": "always"}})
+    for symptom in payload["symptoms"]:
+        if symptom["slug"] == "swollen":
+            symptom["hazard"] = {"zh-hans": "停止使用并拔掉电源。", "en": "Stop using it and unplug it."}
+    return Snapshot.from_payload(0, payload)
+
+
+def test_the_safety_check_is_the_second_question(hazard_snapshot):
+    first = locate(hazard_snapshot, [])
+    assert hazard_snapshot.questions[first.question]["slug"] != "q-swollen"
+    first_slug = hazard_snapshot.questions[first.question]["slug"]
+    second = locate(hazard_snapshot, [Reply(first_slug, "unsure")])
+    assert hazard_snapshot.questions[second.question]["slug"] == "q-swollen"
+
+
+def test_a_reported_hazard_is_warned_about_whatever_the_ranking(hazard_snapshot):
+    replies = [Reply("q-s-net", "yes"), Reply("q-swollen", "yes")]
+    position = locate(hazard_snapshot, replies)
+    assert hazard_snapshot.causes[int(position.posterior.argmax())]["slug"] == "net"
+    warnings = flow.hazard_warnings(hazard_snapshot, replies, "en")
+    assert warnings == [{"symptom": "swollen", "warning": "Stop using it and unplug it."}]
+    assert flow.hazard_warnings(hazard_snapshot, [Reply("q-swollen", "no")], "en") == []
+
+
+@override_settings(WIZARD_SLIP=0.0)
+def test_the_slip_comes_from_the_settings(hazard_snapshot):
+    payload = make_payload({"a": {"s": "always"}, "b": {"s": "never"}})
+    assert Snapshot.from_payload(0, payload).model.slip == 0.0
