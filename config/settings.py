@@ -135,6 +135,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's form templates, for FORM_RENDERER below
     "django_htmx",
     "template_partials",
     "simple_history",
@@ -177,6 +178,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form fields render through the project's templates, so templates/django/forms/field.html
+# (label, hint and error linked to the input) replaces Django's own field layout.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DATABASES = {
     "default": env_database(
