@@ -315,8 +315,9 @@ if PRODUCTION:
 
 # The wizard stops asking when the leading cause is this likely (below one half it could
 # settle on a cause more likely wrong than right), after this many questions, or when no
-# question left would tell it at least WIZARD_MIN_GAIN_BITS of information. The one
-# source of these numbers: the engine's callers pass them in.
+# question left would tell it WIZARD_MIN_GAIN_BITS of information (a property of the
+# scoring, not of a deployment, so not read from the environment). Whatever runs the
+# engine passes these in instead of keeping numbers of its own.
 WIZARD_CONFIDENCE = env_float("WIZARD_CONFIDENCE", 0.85, minimum=0.5, maximum=1.0)
 WIZARD_QUESTION_BUDGET = env_int("WIZARD_QUESTION_BUDGET", 15, minimum=1)
 WIZARD_MIN_GAIN_BITS = 0.02
