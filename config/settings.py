@@ -3,6 +3,10 @@
 Defaults give a working local site (SQLite, local-memory cache, DEBUG on) so that a fresh
 clone runs with `make run`. `DJANGO_PRODUCTION=1` switches on the production hardening
 and then requires SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL.
+
+Every variable is read through one of the ``env_*`` helpers below, which check its type
+and range and stop the start-up with ImproperlyConfigured naming the variable, the value
+and what is allowed; docs/deploy.md lists them all (tests/test_settings.py checks both).
 """
 
 import os
@@ -14,61 +18,113 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def env_str(name: str, default: str = "", *, required: bool = False) -> str:
+    """The variable's text; unset or blank means ``default``, or an error if ``required``."""
+    value = os.environ.get(name, "").strip()
+    if not value and required:
+        raise ImproperlyConfigured(f"{name} must be set when DJANGO_PRODUCTION is on")
+    return value or default
+
+
+def env_list(name: str, default: str = "", *, required: bool = False) -> list[str]:
+    """Comma-separated values, e.g. ALLOWED_HOSTS=doctor.example.com,www.doctor.example.com."""
+    return [item.strip() for item in env_str(name, default, required=required).split(",") if item.strip()]
+
+
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    value = env_str(name)
+    if not value:
         return default
     if value.lower() in {"1", "true", "yes", "on"}:
         return True
     if value.lower() in {"0", "false", "no", "off"}:
         return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no, on/off), not {value!r}")
 
 
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+def _allowed_range(minimum: float | None, maximum: float | None) -> str:
+    if maximum is None:
+        return f"of {minimum} or more"
+    return f"from {minimum} to {maximum}"
 
 
-def env_required(name: str) -> str:
-    value = os.environ.get(name, "")
+def env_int(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    value = env_str(name)
     if not value:
-        raise ImproperlyConfigured(f"{name} must be set when DJANGO_PRODUCTION is on")
-    return value
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    if value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number {_allowed_range(minimum, maximum)}, not {value!r}"
+        )
+    return number
+
+
+def env_float(name: str, default: float, *, minimum: float, maximum: float) -> float:
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    # NaN compares false with everything: test for the range, not against it.
+    if number is None or not minimum <= number <= maximum:
+        raise ImproperlyConfigured(
+            f"{name} must be a number {_allowed_range(minimum, maximum)}, not {value!r}"
+        )
+    return number
+
+
+def env_choice(name: str, default: str, choices: list[str]) -> str:
+    """One of ``choices``, compared case-insensitively and returned as spelled in ``choices``."""
+    value = env_str(name)
+    if not value:
+        return default
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
 
 
 def env_rate(name: str, default: str) -> tuple[int, int]:
     """A rate limit written "count/seconds" (e.g. "30/600"); "0/…" switches it off."""
-    value = os.environ.get(name, "") or default
+    value = env_str(name, default)
     count, _, seconds = value.partition("/")
     try:
         rate = (int(count), int(seconds))
     except ValueError:
-        raise ImproperlyConfigured(f"{name} must look like 30/600 (count/seconds), not {value!r}") from None
-    if rate[0] < 0 or rate[1] < 1:
-        raise ImproperlyConfigured(f"{name} needs a count of 0 or more and a window of 1 second or more")
+        rate = None
+    if rate is None or rate[0] < 0 or rate[1] < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be count/seconds with a count of 0 or more and a window of 1 second or more "
+            f"(e.g. 30/600), not {value!r}"
+        )
     return rate
+
+
+def env_database(name: str, default: str, *, required: bool, conn_max_age: int) -> dict:
+    """A database URL parsed into Django's DATABASES entry.
+
+    The error never repeats the URL: it may hold a password.
+    """
+    try:
+        return dj_database_url.parse(env_str(name, default, required=required), conn_max_age=conn_max_age)
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"{name} must be a database URL like postgres://user:password@host:5432/name: {error}"
+        ) from None
 
 
 PRODUCTION = env_bool("DJANGO_PRODUCTION", False)
 
-if PRODUCTION:
-    SECRET_KEY = env_required("SECRET_KEY")
-    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or [env_required("ALLOWED_HOSTS")]
-    DEBUG = False
-else:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-local-development-only")
-    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-    DEBUG = env_bool("DEBUG", True)
+# In production these have no default: the helpers refuse to start without them.
+SECRET_KEY = env_str("SECRET_KEY", "django-insecure-local-development-only", required=PRODUCTION)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver", required=PRODUCTION)
+DEBUG = env_bool("DEBUG", True) and not PRODUCTION
 
 INSTALLED_APPS = [
     "modeltranslation",  # must come before django.contrib.admin
@@ -79,6 +135,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's form templates, for FORM_RENDERER below
     "django_htmx",
     "template_partials",
     "simple_history",
@@ -122,14 +179,18 @@ TEMPLATES = [
     },
 ]
 
+# Form fields render through the project's templates, so templates/django/forms/field.html
+# (label, hint and error linked to the input) replaces Django's own field layout.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        required=PRODUCTION,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
     )
 }
-if PRODUCTION and not os.environ.get("DATABASE_URL"):
-    env_required("DATABASE_URL")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Several app servers keep connections open (conn_max_age): check one before reusing
     # it after PostgreSQL restarted, and never hang a request on an unreachable database.
@@ -137,7 +198,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_required("REDIS_URL") if PRODUCTION else os.environ.get("REDIS_URL", "")
+REDIS_URL = env_str("REDIS_URL", required=PRODUCTION)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     # A Redis that stops answering must fail a request (and /readyz) quickly, not hang it.
@@ -145,7 +206,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Several deployments (or test runs) may share one Redis: keep their keys apart.
-CACHES["default"]["KEY_PREFIX"] = os.environ.get("CACHE_KEY_PREFIX", "")
+CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX")
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -164,19 +225,20 @@ AXES_VERBOSE = False
 # Lock out a username from one address: a call centre shares one public address, so
 # locking the address alone would let one mistyped password lock every agent out.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# The client's address as the load balancer saw it (see TRUSTED_PROXY_COUNT), or every
-# user behind the proxy would share one lockout (STACK.md, trap 7).
+# The client's address as the load balancer saw it (see TRUSTED_PROXY_COUNT): django-axes
+# would otherwise read the socket's address, the proxy's, and lock out everyone behind it
+# at once.
 AXES_CLIENT_IP_CALLABLE = "wizard.ratelimit.client_address"
 
 # How many proxies (load balancer, nginx) sit in front of the app servers and append to
 # X-Forwarded-For. 0 uses the socket's address; the right-most N-th entry otherwise, the
 # one the outermost trusted proxy wrote (entries left of it can be forged by the client).
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0, minimum=0)
 
 # Per client address, "count/seconds"; wizard/ratelimit.py. Starting a diagnosis is rare
-# for a real merchant; answers are up to 15 a diagnosis, plus changed answers; asking
-# for a person (a ticket) is rarer still. Limits are generous because many shops share
-# one mobile-network address.
+# for a real merchant; answers are up to WIZARD_QUESTION_BUDGET a diagnosis, plus changed
+# answers; asking for a person (a ticket) is rarer still. Limits are generous because
+# many shops share one mobile-network address.
 RATE_LIMITS = {
     "start": env_rate("RATE_LIMIT_START", "30/600"),
     "answer": env_rate("RATE_LIMIT_ANSWER", "600/600"),
@@ -241,7 +303,7 @@ CSRF_COOKIE_SAMESITE = "Lax"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
@@ -249,27 +311,38 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
     # Load balancers probe over plain HTTP on the private network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-    SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)  # one working day
+    SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60, minimum=60)  # one working day
 
-# The wizard: when to stop asking.
-WIZARD_CONFIDENCE = float(os.environ.get("WIZARD_CONFIDENCE", "0.85"))
-WIZARD_QUESTION_BUDGET = int(os.environ.get("WIZARD_QUESTION_BUDGET", "15"))
-# A merchant who asks for more questions after a result: asked past the usual
-# confidence, up to this one, for this many more questions.
-WIZARD_EXTENDED_CONFIDENCE = 0.97
-WIZARD_EXTENDED_BUDGET = 5
+# The wizard stops asking when the leading cause is this likely (below one half it could
+# settle on a cause more likely wrong than right), after this many answers, or when no
+# question left would tell it WIZARD_MIN_GAIN_BITS of information (a property of the
+# scoring, not of a deployment, so not read from the environment). Whatever runs the
+# engine passes these in instead of keeping numbers of its own.
+WIZARD_CONFIDENCE = env_float("WIZARD_CONFIDENCE", 0.85, minimum=0.5, maximum=1.0)
+WIZARD_QUESTION_BUDGET = env_int("WIZARD_QUESTION_BUDGET", 15, minimum=1)
+WIZARD_MIN_GAIN_BITS = 0.02
 # "Not sure" does not spend the question budget; at most this many are asked beyond it.
 WIZARD_UNSURE_ALLOWANCE = 5
 # After this many "not sure" answers in a row, the wizard offers the result or a person.
 WIZARD_UNSURE_RUN = 3
-# The chance that any one answer is a mistake: no single answer rules a cause out.
-WIZARD_SLIP = float(os.environ.get("WIZARD_SLIP", "0.05"))
+# A merchant who asks for more questions after a result: asked past the usual
+# confidence, up to this one, for this many more answers.
+WIZARD_EXTENDED_CONFIDENCE = 0.97
+WIZARD_EXTENDED_BUDGET = 5
+# The chance that any one answer is a mistake (a slip, a misread screen, a world that
+# differs from the knowledge): no single answer rules a cause out for good.
+WIZARD_SLIP = env_float("WIZARD_SLIP", 0.05, minimum=0.0, maximum=0.45)
+# Compiled knowledge snapshots each process keeps in memory (one per revision in use).
+WIZARD_SNAPSHOT_CACHE = env_int("WIZARD_SNAPSHOT_CACHE", 16, minimum=1)
 # Diagnoses (and the contact details in their tickets) are kept this long by default.
-DIAGNOSIS_RETENTION_DAYS = int(os.environ.get("DIAGNOSIS_RETENTION_DAYS", "365"))
+DIAGNOSIS_RETENTION_DAYS = env_int("DIAGNOSIS_RETENTION_DAYS", 365, minimum=1)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    },
 }

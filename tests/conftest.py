@@ -16,7 +16,8 @@ from wizard import knowledge, publishing
 from wizard.models import KnowledgeRevision
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
-# inside one unless told it is safe (STACK.md, trap 1).
+# inside one unless told it is safe (test database set-up and teardown would raise
+# SynchronousOnlyOperation).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

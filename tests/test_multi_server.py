@@ -49,7 +49,7 @@ def services() -> None:
         if not ok
     ]
     if missing:
-        message = f"{' and '.join(missing)} not reachable: start them (see the README, 'Production') to run the multi-server test"
+        message = f"{' and '.join(missing)} not reachable: start them (README, `make test-postgres`) to run the multi-server test"
         if MUST_RUN:
             pytest.fail(message)
         pytest.skip(message)

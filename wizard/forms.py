@@ -116,7 +116,9 @@ class FeedbackForm(forms.Form):
 
 class EscalationForm(forms.Form):
     token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
-    name = forms.CharField(label=_("Your name"), max_length=50)
+    name = forms.CharField(
+        label=_("Your name"), max_length=50, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
     phone = forms.CharField(
         label=_("Mobile number"),
         max_length=20,

@@ -162,7 +162,7 @@ def get_snapshot(number: int, payload: dict[str, Any] | None = None) -> Snapshot
         snapshot = Snapshot.from_payload(number, payload)
         with _lock:
             # Keep the cache bounded: live diagnoses use a handful of recent revisions.
-            if len(_snapshots) >= getattr(settings, "WIZARD_SNAPSHOT_CACHE", 16):
+            if len(_snapshots) >= settings.WIZARD_SNAPSHOT_CACHE:
                 _snapshots.pop(min(_snapshots))
             _snapshots[number] = snapshot
     return snapshot

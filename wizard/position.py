@@ -89,7 +89,7 @@ class Position:
             return False
         if len(self.asked) >= limits.budget + settings.WIZARD_UNSURE_ALLOWANCE:
             return False
-        return bool((self.step.gains >= engine.MIN_GAIN_BITS).any())
+        return bool((self.step.gains >= settings.WIZARD_MIN_GAIN_BITS).any())
 
 
 def failed_steps(snapshot: Snapshot, tried: Sequence[str]) -> list[int]:
@@ -126,6 +126,7 @@ def locate(
         confidence=limits.confidence,
         budget=limits.budget,
         unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
+        min_gain=settings.WIZARD_MIN_GAIN_BITS,
         failed=failed_steps(snapshot, tried),
         early=snapshot.safety_questions,
     )

@@ -1,10 +1,11 @@
 """Who is asking, and how often: the client's address behind proxies, and rate limits.
 
-Counting uses Django's cache API directly (STACK.md, trap 9), so every app server
-shares the counts through Redis. A fixed window per address and scope: the first hit
-creates the counter with the window as its timeout, later hits increment it atomically.
-When the cache is unreachable the limit is not enforced: a merchant in trouble must not
-be turned away because a counter could not be read.
+Counting uses Django's cache API directly (django-ratelimit is unmaintained and its
+system checks reject Django's built-in RedisCache), so every app server shares the counts
+through Redis. A fixed window per address and scope: the first hit creates the counter
+with the window as its timeout, later hits increment it atomically. When the cache is
+unreachable the limit is not enforced: a merchant in trouble must not be turned away
+because a counter could not be read.
 """
 
 from __future__ import annotations

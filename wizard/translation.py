@@ -1,7 +1,10 @@
 """Bilingual content fields (zh-hans default, en) and content history.
 
-History is registered here, after the translation options, so that the historical
-models carry the translated columns too (see STACK.md, trap 6).
+History is registered here with ``simple_history.register``, after the translation
+options, and not with a ``HistoricalRecords()`` field on the models: such a field builds
+the historical model when the model class is created, before modeltranslation adds the
+per-language columns, so the history would miss them. ``loaddata`` and
+``QuerySet.update()`` write no history rows.
 """
 
 import simple_history
