@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
 from wizard import engine, flow, review
 from wizard.knowledge import Snapshot
@@ -102,7 +103,8 @@ def test_the_health_report_names_twins_and_what_to_add():
             "c": {"s4": "always", "s5": "always"},
         }
     )
-    report = review.health_report(payload, "en")
+    with translation.override("en"):
+        report = review.health_report(payload, "en")
     twins = {f.slug for f in report.warnings if "Hard to tell apart" in f.message}
     assert twins == {"a", "b"}
     assert any("Add a question that tells" in f.message for f in report.warnings)
@@ -116,7 +118,8 @@ def test_the_health_report_names_a_cause_that_can_never_be_confident():
         },
         priors={"common": 20.0, "rare": 0.2},
     )
-    report = review.health_report(payload, "en")
+    with translation.override("en"):
+        report = review.health_report(payload, "en")
     assert any(
         f.slug == "rare" and "never be diagnosed with confidence" in f.message for f in report.warnings
     )
@@ -213,3 +216,99 @@ def test_a_reported_hazard_is_warned_about_whatever_the_ranking(hazard_snapshot)
 def test_the_slip_comes_from_the_settings(hazard_snapshot):
     payload = make_payload({"a": {"s": "always"}, "b": {"s": "never"}})
     assert Snapshot.from_payload(0, payload).model.slip == 0.0
+
+
+# --- What merchants and agents see -------------------------------------------------------
+
+
+@pytest.fixture
+def hazard_site(db, hazard_snapshot):
+    from wizard import publishing
+    from wizard.content import load_payload
+
+    payload = make_payload({"hw": {"s-hw": "often", "swollen": "sometimes"}, "net": {"s-net": "always"}})
+    for symptom in payload["symptoms"]:
+        if symptom["slug"] == "swollen":
+            symptom["hazard"] = {"zh-hans": "停止使用并拔掉电源。", "en": "Stop using it and unplug it."}
+    load_payload(payload, replace=True)
+    revision, _ = publishing.publish()
+    return revision
+
+
+def walk(client, answers: dict[str, str]):
+    """Start a diagnosis and answer whatever is asked from ``answers`` (else "not sure")."""
+    from django.urls import reverse
+
+    from wizard.models import Diagnosis
+
+    client.post(reverse("wizard:start"), {"token": ""})
+    diagnosis = Diagnosis.objects.latest("created")
+    for _ in range(10):
+        page = client.get(reverse("wizard:resume", args=[diagnosis.code]), follow=True)
+        if "question" not in page.context:
+            return diagnosis, page
+        question = page.context["question"]["slug"]
+        client.post(
+            reverse("wizard:step", args=[diagnosis.code, page.context["number"]]),
+            {"question": question, "answer": answers.get(question, "unsure")},
+        )
+    raise AssertionError("the wizard never stopped")
+
+
+def test_a_reported_hazard_stands_on_every_later_page(client, hazard_site, django_user_model):
+    from django.urls import reverse
+
+    diagnosis, result = walk(client, {"q-s-net": "yes", "q-swollen": "yes", "q-s-hw": "no"})
+    assert result.context["result"].causes[0]["slug"] == "net"
+    assert "data-safety" in result.content.decode()
+    assert (
+        "Stop using it and unplug it." in result.content.decode()
+        or "停止使用并拔掉电源。" in result.content.decode()
+    )
+    assert "data-safety" in client.get(reverse("wizard:step", args=[diagnosis.code, 1])).content.decode()
+    assert "data-safety" in client.get(reverse("wizard:escalate", args=[diagnosis.code])).content.decode()
+    client.force_login(django_user_model.objects.create_user("agent-safety", is_staff=True))
+    assert "data-safety" in client.get(reverse("wizard:agent-case", args=[diagnosis.code])).content.decode()
+
+
+def test_no_hazard_no_warning(client, hazard_site):
+    _, result = walk(client, {"q-s-net": "yes", "q-swollen": "no"})
+    assert "data-safety" not in result.content.decode()
+
+
+def test_the_result_says_why_the_questions_stopped(client, hazard_site):
+    from django.urls import reverse
+
+    diagnosis, result = walk(client, {"q-s-net": "yes", "q-swollen": "no", "q-s-hw": "no"})
+    assert 'data-stop="confident"' in result.content.decode()
+    # Stopped by the merchant at the first question: early, and marked preliminary.
+    client.post(reverse("wizard:start"), {"token": ""})
+    from wizard.models import Diagnosis
+
+    early = Diagnosis.objects.latest("created")
+    client.post(reverse("wizard:finish", args=[early.code]))
+    page = client.get(reverse("wizard:result", args=[early.code])).content.decode()
+    assert 'data-stop="early"' in page and "data-preliminary" in page
+    # Continuing resumes the usual questions.
+    response = client.post(reverse("wizard:more", args=[early.code]), {"resume": "1"})
+    assert response["Location"] == reverse("wizard:step", args=[early.code, 1])
+    early.refresh_from_db()
+    assert early.status == Diagnosis.Status.IN_PROGRESS and not early.wants_more
+
+
+def test_a_run_of_not_sure_offers_the_result_or_a_person(client, seeded):
+    from django.urls import reverse
+
+    from wizard.models import Diagnosis
+
+    client.post(reverse("wizard:start"), {"token": ""})
+    diagnosis = Diagnosis.objects.latest("created")
+    for number in range(1, 4):
+        page = client.get(reverse("wizard:step", args=[diagnosis.code, number]))
+        assert "data-unsure-run" not in page.content.decode()
+        client.post(
+            reverse("wizard:step", args=[diagnosis.code, number]),
+            {"question": page.context["question"]["slug"], "answer": "unsure"},
+        )
+    page = client.get(reverse("wizard:resume", args=[diagnosis.code]), follow=True)
+    assert "data-unsure-run" in page.content.decode()

@@ -261,9 +261,14 @@ def finish(diagnosis: Diagnosis) -> None:
         _advance(diagnosis, stop=True)
 
 
-def ask_more(diagnosis: Diagnosis) -> Position:
-    """Not fixed yet: keep narrowing down, past the usual confidence, for a few questions."""
-    _write(diagnosis, {"wants_more": True, "status": Diagnosis.Status.IN_PROGRESS})
+def ask_more(diagnosis: Diagnosis, *, extended: bool = True) -> Position:
+    """Ask again: ``extended`` past the usual confidence for a few more questions (the
+    steps did not fix it), or only resume the questions stopped early."""
+    if not diagnosis.is_open and diagnosis.status != Diagnosis.Status.DIAGNOSED and not extended:
+        return position(diagnosis)
+    _write(
+        diagnosis, {"wants_more": diagnosis.wants_more or extended, "status": Diagnosis.Status.IN_PROGRESS}
+    )
     return _advance(diagnosis)
 
 

@@ -219,6 +219,9 @@ def _result_page(
         "is_finished": diagnoses.is_finished(diagnosis) or position.is_finished,
         "can_ask_more": position.could_continue(Limits.for_case(extended=True)),
         "stop": position.stop,
+        "next_question": text(snapshot.questions[position.question]["text"], lang)
+        if position.question is not None
+        else "",
         "hazards": flow.hazard_warnings(snapshot, position.replies, lang),
         "next_number": len(position.replies) + 1,
         "is_latest": diagnosis.revision_id == latest_revision_number(),
@@ -255,8 +258,9 @@ def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @require_POST
 @with_diagnosis
 def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
-    """Not fixed: keep narrowing down with the questions that still help."""
-    if diagnoses.ask_more(diagnosis).is_finished:
+    """Keep narrowing down with the questions that still help: after a result that did not
+    fix it (past the usual confidence), or to resume questions stopped early."""
+    if diagnoses.ask_more(diagnosis, extended=request.POST.get("resume") != "1").is_finished:
         return see_other(_result_url(diagnosis))
     return see_other(_step_url(diagnosis, len(diagnosis.trail) + 1))
 
