@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 
 from wizard import knowledge, publishing
@@ -40,10 +41,12 @@ def ensure_seed() -> KnowledgeRevision:
 
 @pytest.fixture(autouse=True)
 def _fresh_snapshot_cache():
-    # Revision numbers are reused across rolled-back tests; the cache must not be.
+    # Revision numbers are reused across rolled-back tests; the caches must not be.
     knowledge.clear_cache()
+    cache.clear()
     yield
     knowledge.clear_cache()
+    cache.clear()
 
 
 @pytest.fixture

@@ -312,3 +312,19 @@ def test_a_run_of_not_sure_offers_the_result_or_a_person(client, seeded):
         )
     page = client.get(reverse("wizard:resume", args=[diagnosis.code]), follow=True)
     assert "data-unsure-run" in page.content.decode()
+
+
+def test_the_landing_page_promises_what_the_knowledge_delivers(client, seeded, snapshot):
+    from wizard.review import typical_questions
+
+    expected = typical_questions(snapshot)
+    page = client.get("/").content.decode()
+    assert f'data-usual-questions="{expected}"' in page
+    assert 3 <= expected <= 20
+
+
+def test_the_promise_follows_the_knowledge(snapshot):
+    from wizard.review import typical_questions
+
+    easy = Snapshot.from_payload(0, make_payload({"a": {"s1": "always"}, "b": {"s1": "never"}}))
+    assert typical_questions(easy) < typical_questions(snapshot)

@@ -96,6 +96,19 @@ def failed_steps(snapshot: Snapshot, tried: Sequence[str]) -> list[int]:
     return [snapshot.solution_index[slug] for slug in tried if slug in snapshot.solution_index]
 
 
+def rules(snapshot: Snapshot, limits: Limits | None = None) -> dict:
+    """How the wizard runs the engine on ``snapshot``: the same for every diagnosis and
+    for every simulation of one."""
+    limits = limits or Limits.for_case(extended=False)
+    return {
+        "confidence": limits.confidence,
+        "budget": limits.budget,
+        "unsure_allowance": settings.WIZARD_UNSURE_ALLOWANCE,
+        "min_gain": settings.WIZARD_MIN_GAIN_BITS,
+        "early": snapshot.safety_questions,
+    }
+
+
 def locate(
     snapshot: Snapshot,
     replies: Sequence[Reply],
@@ -118,17 +131,8 @@ def locate(
         pair = snapshot.answer_index(reply.question, reply.option)
         if pair is not None:
             evidence.append(pair)
-    limits = limits or Limits.for_case(extended=False)
     step = engine.next_step(
-        snapshot.model,
-        evidence,
-        asked,
-        confidence=limits.confidence,
-        budget=limits.budget,
-        unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
-        min_gain=settings.WIZARD_MIN_GAIN_BITS,
-        failed=failed_steps(snapshot, tried),
-        early=snapshot.safety_questions,
+        snapshot.model, evidence, asked, failed=failed_steps(snapshot, tried), **rules(snapshot, limits)
     )
     return Position(
         replies=tuple(Reply(*reply) for reply in replies),

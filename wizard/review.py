@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from . import engine
 from .checks import Finding, check_payload
-from .knowledge import Snapshot, text
+from .knowledge import Snapshot, get_snapshot, text
+from .position import rules
 
 KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
 SINGULAR = {
@@ -240,3 +242,34 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[Difference]:
                 found.append(Difference(SINGULAR[kind], slug, "changed", changed))
     order = {SINGULAR[k]: i for i, k in enumerate(KINDS)}
     return sorted(found, key=lambda d: (order[d.kind], d.slug))
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def typical_questions(snapshot: Snapshot, *, merchants: int = 200, share: float = 0.8, seed: int = 0) -> int:
+    """How many questions a merchant is usually asked: the number that ``share`` of
+    simulated merchants need at most. Each has a cause drawn from the priors and answers
+    by sampling the stated strengths, with the wizard's own rules: the landing page
+    promises what the knowledge delivers."""
+    rng = np.random.default_rng(seed)
+    model = snapshot.model
+    counts = []
+    for truth in rng.choice(model.n_causes, size=merchants, p=model.prior):
+        answers: list[engine.Evidence] = []
+        while (step := engine.next_step(model, answers, **rules(snapshot))).question is not None:
+            column = np.asarray(model.likelihood[step.question][:, truth], dtype=float)
+            answers.append((step.question, int(rng.choice(len(column), p=column / column.sum()))))
+        counts.append(len(answers))
+    return int(np.ceil(np.percentile(counts, share * 100)))
+
+
+def promised_questions(number: int) -> int:
+    """:func:`typical_questions` for a published revision, measured once (revisions never
+    change) and shared by every server through the cache."""
+    key = f"typical-questions:{number}"
+    value = cache.get(key)
+    if value is None:
+        value = typical_questions(get_snapshot(number))
+        cache.set(key, value, timeout=None)
+    return value

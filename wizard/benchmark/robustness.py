@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
-from wizard import engine, knowledge
+from wizard import engine, flow, knowledge, review
+from wizard.knowledge import UNSURE
+from wizard.position import Reply, locate, rules
 
 STEPS = ("never", "rarely", "sometimes", "often", "always")
 
@@ -62,6 +63,7 @@ class Run:
     questions: int
     reason: str
     confidence: float
+    agent_steps: int = 0  # agent-only steps among those the merchant's page would show
 
 
 @dataclass
@@ -153,26 +155,19 @@ def answerer(
 
 
 def diagnose(
-    model: engine.Model, answer: Callable[[int], int | None], rule: engine.Rule, early: list[int]
-) -> tuple[int, engine.Step]:
-    """One diagnosis with the production rules; returns the questions asked and the last step."""
+    snapshot: knowledge.Snapshot, answer: Callable[[int], int | None], rule: engine.Rule
+) -> tuple[list[tuple[int, int | None]], engine.Step]:
+    """One diagnosis with the production rules; returns the transcript and the last step."""
     answers: list[engine.Evidence] = []
     asked: list[int] = []
+    transcript: list[tuple[int, int | None]] = []
     while True:
-        step = engine.next_step(
-            model,
-            answers,
-            asked,
-            confidence=settings.WIZARD_CONFIDENCE,
-            budget=settings.WIZARD_QUESTION_BUDGET,
-            unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
-            rule=rule,
-            early=early,
-        )
+        step = engine.next_step(snapshot.model, answers, asked, rule=rule, **rules(snapshot))
         if step.question is None:
-            return len(asked), step
+            return transcript, step
         asked.append(step.question)
         a = answer(step.question)
+        transcript.append((step.question, a))
         if a is not None:
             answers.append((step.question, a))
 
@@ -195,12 +190,33 @@ def simulate(
     summary = Summary(name, merchant.name, rule, prior=model.prior)
     for truth in range(model.n_causes):
         for _ in range(per_cause):
-            asked, step = diagnose(
-                model, answerer(merchant, world, truth, rng), rule, snapshot.safety_questions
+            answer = answerer(merchant, world, truth, rng)
+            transcript, step = diagnose(snapshot, answer, rule)
+            summary.runs.append(
+                Run(
+                    truth,
+                    rank=engine.ranking(step.posterior).index(truth),
+                    questions=len(transcript),
+                    reason=step.reason,
+                    confidence=float(step.posterior.max()),
+                    agent_steps=agent_steps_shown(snapshot, transcript),
+                )
             )
-            rank = engine.ranking(step.posterior).index(truth)
-            summary.runs.append(Run(truth, rank, asked, step.reason, float(step.posterior.max())))
     return summary
+
+
+def agent_steps_shown(snapshot: knowledge.Snapshot, transcript: list[tuple[int, int | None]]) -> int:
+    """How many agent-only steps the merchant's result page would list after ``transcript``
+    (it must be none): the page's own code, on the page's own position."""
+    replies = [
+        Reply(
+            snapshot.questions[q]["slug"],
+            snapshot.questions[q]["answers"][a]["slug"] if a is not None else UNSURE,
+        )
+        for q, a in transcript
+    ]
+    steps = flow.remedy_order(snapshot, locate(snapshot, replies))
+    return sum(snapshot.solutions[s]["audience"] == "agent" for s in steps)
 
 
 def every_answer_top1(payload: dict[str, Any], *, per_cause: int, seed: int = 5) -> float:
@@ -222,6 +238,8 @@ def every_answer_top1(payload: dict[str, Any], *, per_cause: int, seed: int = 5)
 class Robustness:
     summaries: list[Summary]
     ceilings: dict[str, float]  # base → top-1 answering every question
+    flagged: dict[str, set[str]]  # base → causes the health report warns about
+    causes: dict[str, list[str]]  # base → cause slugs, in index order
 
     def find(self, base: str, merchant: str, rule: str) -> Summary:
         return next(s for s in self.summaries if (s.base, s.merchant, s.rule) == (base, merchant, rule))
@@ -248,4 +266,12 @@ def bench_robustness(
                     f"{summary.mean_questions:.1f} questions"
                 )
     ceilings = {name: every_answer_top1(payload, per_cause=per_cause) for name, payload in bases}
-    return Robustness(summaries, ceilings)
+    flagged = {name: health_flags(payload) for name, payload in bases}
+    causes = {name: [c["slug"] for c in payload["causes"]] for name, payload in bases}
+    return Robustness(summaries, ceilings, flagged, causes)
+
+
+def health_flags(payload: dict[str, Any]) -> set[str]:
+    """The causes the knowledge health report warns about."""
+    report = review.health_report(payload, "en")
+    return {f.slug for f in report.warnings if f.kind == "cause"}

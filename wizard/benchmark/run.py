@@ -14,8 +14,9 @@ from .load import HttpReport, bench_http
 from .measure import bench_engine, bench_steps, machine
 from .merchants import bench_efficiency
 from .report import Figures, render_report
+from .robustness import bench_robustness
 from .servers import DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, postgres_reachable, redact, redis_reachable
-from .synthetic import SIZES, synthetic_payload
+from .synthetic import SIZES, skewed_payload, synthetic_payload
 
 
 def run(
@@ -52,6 +53,13 @@ def run(
     ]
     efficiency = bench_efficiency(bases, trials=60 if quick else 300, log=log)
 
+    log("Diagnoses with merchants who do not answer like the model…")
+    robustness = bench_robustness(
+        [("the seed itself", content.read_file()), ("skewed 60×80", skewed_payload())],
+        per_cause=8 if quick else 60,
+        log=log,
+    )
+
     return render_report(
         Figures(
             quick=quick,
@@ -62,6 +70,7 @@ def run(
             steps=steps,
             http=http,
             efficiency=efficiency,
+            robustness=robustness,
             duration=duration,
             concurrency=concurrency,
         )

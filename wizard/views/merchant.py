@@ -18,7 +18,7 @@ from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import diagnoses, flow
+from .. import diagnoses, flow, review
 from ..diagnoses import Outcome, Verdict
 from ..forms import AnswerForm, CaseCodeForm, EscalationForm, FeedbackForm, StartForm
 from ..knowledge import UNSURE, Snapshot, get_snapshot, latest_revision_number, text
@@ -59,10 +59,12 @@ def _result_url(diagnosis: Diagnosis) -> str:
 
 @require_GET
 def landing(request: HtmxHttpRequest) -> HttpResponse:
+    revision = latest_revision_number()
     context = {
         "start_token": get_random_string(32),
         "case_form": CaseCodeForm(),
-        "is_ready": latest_revision_number() is not None,
+        "is_ready": revision is not None,
+        "usual_questions": review.promised_questions(revision) if revision is not None else None,
     }
     return page(request, "wizard/landing.html", context)
 

@@ -1,0 +1,137 @@
+"""Section 5 of the report: diagnoses with merchants who do not answer like the model, and
+the targets judged on them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from wizard import engine
+
+from .robustness import RULES, Robustness, Summary
+
+SEED = "the seed itself"
+SKEWED = "skewed 60×80"
+
+
+def _verdict(ok: bool) -> str:
+    return "**met**" if ok else "**missed**"
+
+
+def _calibrated(s: Summary) -> bool:
+    right, claimed, n = s.calibration
+    return n == 0 or right >= claimed - 0.05
+
+
+def _calibration_text(s: Summary) -> str:
+    right, claimed, n = s.calibration
+    return "no confident stop" if n == 0 else f"{right:.0%} right vs {claimed:.0%} claimed ({n} stops)"
+
+
+# (target, merchant, how it is measured, whether it is met)
+SEED_TARGETS: list[tuple[str, str, Callable[[Summary], str], Callable[[Summary], bool]]] = [
+    ("model-true merchants: top-1 ≥ 90%", "model-true", lambda s: f"{s.top1:.1%}", lambda s: s.top1 >= 0.9),
+    ("model-true merchants: top-3 ≥ 98%", "model-true", lambda s: f"{s.top3:.1%}", lambda s: s.top3 >= 0.98),
+    (
+        "model-true merchants: ≤ 7 questions on average",
+        "model-true",
+        lambda s: f"{s.mean_questions:.1f}",
+        lambda s: s.mean_questions <= 7,
+    ),
+    ("10% slips: top-1 ≥ 80%", "slips 10%", lambda s: f"{s.top1:.1%}", lambda s: s.top1 >= 0.8),
+    ("30% “not sure”: top-1 ≥ 82%", "unsure 30%", lambda s: f"{s.top1:.1%}", lambda s: s.top1 >= 0.82),
+    (
+        "mismatch (30% of strengths off): top-1 ≥ 85%",
+        "mismatch",
+        lambda s: f"{s.top1:.1%}",
+        lambda s: s.top1 >= 0.85,
+    ),
+    ("calibration, model-true: right ≥ claimed − 5 points", "model-true", _calibration_text, _calibrated),
+    ("calibration, 10% slips: right ≥ claimed − 5 points", "slips 10%", _calibration_text, _calibrated),
+    ("calibration, 20% slips: right ≥ claimed − 5 points", "slips 20%", _calibration_text, _calibrated),
+]
+
+
+def robustness_targets(r: Robustness) -> list[str]:
+    """Rows of the summary table."""
+    rows = []
+    for target, merchant, measured, ok in SEED_TARGETS:
+        s = r.find(SEED, merchant, engine.DEFAULT_RULE)
+        rows.append(f"| seed, {target} | {measured(s)} | {_verdict(ok(s))} |")
+    if SKEWED in r.causes:
+        hidden = _undiagnosable_unflagged(r, SKEWED)
+        rows.append(
+            f"| {SKEWED}: every cause diagnosable (top-1 ≥ 50% of its model-true merchants) or flagged by "
+            f"the health report | {len(hidden)} neither{': ' + ', '.join(hidden) if hidden else ''} | "
+            f"{_verdict(not hidden)} |"
+        )
+    shown = sum(run.agent_steps for s in r.summaries for run in s.runs)
+    runs = sum(len(s.runs) for s in r.summaries)
+    rows.append(
+        f"| no agent-only step on a merchant's page | {shown} in {runs:,} diagnoses | {_verdict(shown == 0)} |"
+    )
+    return rows
+
+
+def _undiagnosable_unflagged(r: Robustness, base: str) -> list[str]:
+    model_true = r.find(base, "model-true", engine.DEFAULT_RULE)
+    slugs = r.causes[base]
+    return [
+        slugs[c]
+        for c, top1 in model_true.per_cause_top1().items()
+        if top1 < 0.5 and slugs[c] not in r.flagged[base]
+    ]
+
+
+def robustness_section(r: Robustness) -> list[str]:
+    lines = [
+        "## 5. Diagnoses with merchants who do not answer like the model",
+        "",
+        "Every cause gets the same number of simulated merchants, and the figures are weighted back by the "
+        "causes' priors. *model-true* merchants answer by sampling the knowledge's stated strengths "
+        "(“often” = yes 70% of the time); *slips* then change that share of answers to another one at random; "
+        "*mismatch* merchants live in a world where 30% of the strength words are one step off; *unsure* "
+        "merchants say “not sure” to 30% of the questions; *most-likely* merchants always give the single "
+        "likeliest answer (the old yardstick, for comparison). Calibration: of the diagnoses that stopped "
+        "“confident”, the share whose leading cause was right, beside the mean confidence shown.",
+        "",
+        f"With the question rule in production (`{engine.DEFAULT_RULE}`):",
+        "",
+        "| knowledge | merchant | top-1 | top-3 | questions (mean / p90) | stops | calibration |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in r.summaries:
+        if s.rule == engine.DEFAULT_RULE:
+            stops = ", ".join(f"{reason} {share:.0%}" for reason, share in s.stops.items())
+            lines.append(
+                f"| {s.base} | {s.merchant} | {s.top1:.1%} | {s.top3:.1%} | "
+                f"{s.mean_questions:.1f} / {s.p90_questions:.0f} | {stops} | {_calibration_text(s)} |"
+            )
+    lines += ["", *_rules_table(r), "", *_ceilings(r), ""]
+    return lines
+
+
+def _rules_table(r: Robustness) -> list[str]:
+    lines = [
+        "Question rules compared (*gain*: information gain per effort; *error*: expected drop in the chance "
+        "of naming the wrong cause; *hybrid*: both):",
+        "",
+        "| knowledge | rule | model-true top-1 | model-true questions | 10% slips top-1 | 10% slips questions |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for base in r.causes:
+        for rule in RULES:
+            true, slips = r.find(base, "model-true", rule), r.find(base, "slips 10%", rule)
+            lines.append(
+                f"| {base} | {rule} | {true.top1:.1%} | {true.mean_questions:.1f} | {slips.top1:.1%} | "
+                f"{slips.mean_questions:.1f} |"
+            )
+    return lines
+
+
+def _ceilings(r: Robustness) -> list[str]:
+    lines = ["What the knowledge can tell apart at best (model-true merchants answering every question):", ""]
+    lines += [f"- {base}: top-1 {top1:.1%}" for base, top1 in r.ceilings.items() if not math.isnan(top1)]
+    flagged = ", ".join(f"{base}: {len(causes)}" for base, causes in r.flagged.items())
+    lines += ["", f"Causes the health report warns about: {flagged}."]
+    return lines
