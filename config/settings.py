@@ -15,6 +15,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+# The engine is pure numpy (no Django): its stopping rules' defaults are written there once.
+from wizard import engine
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -318,11 +321,11 @@ if PRODUCTION:
 # question left would tell it WIZARD_MIN_GAIN_BITS of information (a property of the
 # scoring, not of a deployment, so not read from the environment). Whatever runs the
 # engine passes these in instead of keeping numbers of its own.
-WIZARD_CONFIDENCE = env_float("WIZARD_CONFIDENCE", 0.85, minimum=0.5, maximum=1.0)
-WIZARD_QUESTION_BUDGET = env_int("WIZARD_QUESTION_BUDGET", 15, minimum=1)
-WIZARD_MIN_GAIN_BITS = 0.02
+WIZARD_CONFIDENCE = env_float("WIZARD_CONFIDENCE", engine.CONFIDENCE, minimum=0.5, maximum=1.0)
+WIZARD_QUESTION_BUDGET = env_int("WIZARD_QUESTION_BUDGET", engine.BUDGET, minimum=1)
+WIZARD_MIN_GAIN_BITS = engine.MIN_GAIN_BITS
 # "Not sure" does not spend the question budget; at most this many are asked beyond it.
-WIZARD_UNSURE_ALLOWANCE = 5
+WIZARD_UNSURE_ALLOWANCE = engine.UNSURE_ALLOWANCE
 # After this many "not sure" answers in a row, the wizard offers the result or a person.
 WIZARD_UNSURE_RUN = 3
 # A merchant who asks for more questions after a result: asked past the usual
@@ -331,7 +334,7 @@ WIZARD_EXTENDED_CONFIDENCE = 0.97
 WIZARD_EXTENDED_BUDGET = 5
 # The chance that any one answer is a mistake (a slip, a misread screen, a world that
 # differs from the knowledge): no single answer rules a cause out for good.
-WIZARD_SLIP = env_float("WIZARD_SLIP", 0.05, minimum=0.0, maximum=0.45)
+WIZARD_SLIP = env_float("WIZARD_SLIP", engine.SLIP, minimum=0.0, maximum=0.45)
 # Compiled knowledge snapshots each process keeps in memory (one per revision in use).
 WIZARD_SNAPSHOT_CACHE = env_int("WIZARD_SNAPSHOT_CACHE", 16, minimum=1)
 # Diagnoses (and the contact details in their tickets) are kept this long by default.

@@ -33,8 +33,13 @@ import numpy as np
 # One answer as array indices: (question, answer). "Not sure" is no evidence at all.
 Evidence = tuple[int, int]
 
-# Below this many bits, a question is not worth asking any more.
-MIN_GAIN_BITS = 0.02
+# The stopping rules' defaults, here once: the settings start from them, and the wizard
+# always passes the settings in (see ``position.rules``).
+CONFIDENCE = 0.85  # stop once the leading cause is this likely
+BUDGET = 15  # ...or after this many answers with evidence
+UNSURE_ALLOWANCE = 5  # ..."not sure" does not count, but at most this many beyond it
+MIN_GAIN_BITS = 0.02  # below this many bits, a question is not worth asking any more
+SLIP = 0.05  # the chance that any one answer is a mistake
 
 # How the next question is chosen (see :func:`question_scores`).
 Rule = Literal["gain", "error", "hybrid"]
@@ -228,9 +233,9 @@ def next_step(
     answers: Sequence[Evidence],
     asked: Iterable[int] = (),
     *,
-    confidence: float = 0.85,
-    budget: int = 15,
-    unsure_allowance: int = 5,
+    confidence: float = CONFIDENCE,
+    budget: int = BUDGET,
+    unsure_allowance: int = UNSURE_ALLOWANCE,
     min_gain: float = MIN_GAIN_BITS,
     failed: Iterable[int] = (),
     rule: Rule = DEFAULT_RULE,
@@ -331,8 +336,8 @@ def simulate(
     model: Model,
     answer_for,
     *,
-    confidence: float = 0.85,
-    budget: int = 15,
+    confidence: float = CONFIDENCE,
+    budget: int = BUDGET,
     rule: Rule = DEFAULT_RULE,
 ) -> tuple[list[Evidence | tuple[int, None]], np.ndarray]:
     """Run a whole diagnosis; ``answer_for(question)`` returns an answer index or None.
