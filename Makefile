@@ -66,8 +66,9 @@ migrate: install
 messages: install
 	$(PY) manage.py compilemessages --ignore=.venv -v 0
 
+# The seed is the content of a local site: a newer seed replaces an older one whole.
 knowledge: migrate
-	$(PY) manage.py load_knowledge
+	$(PY) manage.py load_knowledge --replace
 	$(PY) manage.py publish_knowledge --note "seed knowledge"
 
 accounts: migrate

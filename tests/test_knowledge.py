@@ -45,6 +45,20 @@ def test_seed_file_loads_and_publishes_revision_one(db):
     assert len(revision.payload["causes"]) >= 14
 
 
+def test_a_newer_seed_replaces_the_questions_an_older_one_had(seeded):
+    """An older seed asked about a hazard in a question of its own; the newer one asks it
+    in the safety check. Loading the newer seed with --replace retires the old question,
+    so the content publishes (a symptom asked twice would not)."""
+    safety = Question.objects.get(slug="safety-check")
+    symptom = safety.options.get(slug="battery-swollen").symptom
+    safety.options.filter(slug="battery-swollen").delete()
+    Question.objects.create(slug="q-battery-swollen", kind=Question.Kind.BINARY, symptom=symptom, text="旧问题")
+    call_command("load_knowledge", "--replace", verbosity=0)
+    assert not Question.objects.filter(slug="q-battery-swollen").exists()
+    revision, created = publishing.publish()
+    assert created is False  # back to exactly the published seed
+
+
 def test_loading_the_seed_twice_changes_nothing(seeded):
     assert content.load_payload(content.read_file()) == 0
     revision, created = publishing.publish()

@@ -8,10 +8,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("path", nargs="?", default=str(content.SEED_PATH))
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="Also delete the content the file does not have (e.g. questions a newer seed retired).",
+        )
 
-    def handle(self, path, **options):
+    def handle(self, path, *, replace: bool, **options):
         try:
-            changes = content.load_payload(content.read_file(path))
+            changes = content.load_payload(content.read_file(path), replace=replace)
         except (OSError, ValueError, KeyError) as error:
             raise CommandError(f"Cannot load {path}: {error!r}") from error
         if changes:
