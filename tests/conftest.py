@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from wizard import knowledge
 from wizard.models import KnowledgeRevision
@@ -20,6 +21,21 @@ from wizard.models import KnowledgeRevision
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test in a database file rather than Django's shared in-memory database.
+
+    The live server hands an in-memory database's single connection to every request
+    thread: concurrent requests then share one transaction state, and a thread that is
+    still closing a browser's connection when the server stops uses that connection
+    from the wrong thread ("DatabaseWrapper objects created in a thread can only be used
+    in that same thread"). With a file, each thread opens and closes its own connection.
+    """
+    settings_dict = connections[DEFAULT_DB_ALIAS].settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        settings_dict["TEST"]["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
 
 
 @pytest.fixture(scope="session")
