@@ -7,20 +7,25 @@ import io
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
+from playwright.sync_api import BrowserContext, Page, expect
 
 from wizard import knowledge
 from wizard.models import KnowledgeRevision
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
-# inside one unless told it is safe (STACK.md, trap 1).
+# inside one unless told it is safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+# Browser tests wait for what the page shows (an element, an attribute, the address), never
+# for a fixed time; on a busy machine that can take long, so every wait may take 30 s.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="session")
@@ -186,6 +191,24 @@ def live_site(live_server, transactional_db):
     ensure_seed()
     ensure_roles()
     return live_server
+
+
+@pytest.fixture
+def new_page(browser, browser_context_args) -> Iterator[Callable[..., Page]]:
+    """Another browser of its own (cookies, locale, viewport), closed after the test.
+
+    Takes the keyword arguments of ``browser.new_context``, over the suite's defaults.
+    """
+    contexts: list[BrowserContext] = []
+
+    def open_page(**options) -> Page:
+        context = browser.new_context(**{**browser_context_args, **options})
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
