@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.urls import reverse
 from playwright.sync_api import BrowserContext, Page, expect
 
 from wizard import knowledge
+from wizard import urls as wizard_urls
 from wizard.models import KnowledgeRevision
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
@@ -139,6 +141,31 @@ def make_payload(
 @pytest.fixture
 def payload_factory() -> Callable[..., dict]:
     return make_payload
+
+
+# A sample for each parameter the wizard's URLs take; see wizard_url_templates.
+URL_SAMPLES = {"code": "SAMPLE0CODE", "number": 987654321, "reference": "SAMPLE0REFERENCE"}
+
+
+def wizard_url_templates() -> dict[str, str]:
+    """Every URL of the wizard app by name, reversed, with ``{code}``, ``{number}`` and
+    ``{reference}`` where its parameters go.
+
+    Read from the URLconf, so that the fuzz tests cover a new or renamed page without a
+    list to keep up; a page that cannot be reversed fails loudly here instead.
+    """
+    templates = {}
+    for pattern in wizard_urls.urlpatterns:
+        parameters = set(pattern.pattern.converters)
+        assert pattern.name, f"{pattern} has no name, so it cannot be reversed"
+        assert parameters <= set(URL_SAMPLES), (
+            f"{pattern.name}: no sample for {parameters - set(URL_SAMPLES)}"
+        )
+        url = reverse(f"wizard:{pattern.name}", kwargs={name: URL_SAMPLES[name] for name in parameters})
+        for name in parameters:
+            url = url.replace(str(URL_SAMPLES[name]), "{" + name + "}")
+        templates[pattern.name] = url
+    return templates
 
 
 # --- Browser -----------------------------------------------------------------------------
