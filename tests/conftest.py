@@ -7,13 +7,17 @@ import io
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.urls import reverse
+from playwright.sync_api import BrowserContext, Page, expect
 
 from wizard import knowledge, publishing
+from wizard import urls as wizard_urls
 from wizard.models import KnowledgeRevision
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
@@ -22,6 +26,25 @@ from wizard.models import KnowledgeRevision
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+# Browser tests wait for what the page shows (an element, an attribute, the address), never
+# for a fixed time; on a busy machine that can take long, so every wait may take 30 s.
+expect.set_options(timeout=30_000)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test in a database file rather than Django's shared in-memory database.
+
+    The live server hands an in-memory database's single connection to every request
+    thread: concurrent requests then share one transaction state, and a thread that is
+    still closing a browser's connection when the server stops uses that connection
+    from the wrong thread ("DatabaseWrapper objects created in a thread can only be used
+    in that same thread"). With a file, each thread opens and closes its own connection.
+    """
+    settings_dict = connections[DEFAULT_DB_ALIAS].settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+        settings_dict["TEST"]["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
 
 
 @pytest.fixture(scope="session")
@@ -124,6 +147,31 @@ def payload_factory() -> Callable[..., dict]:
     return make_payload
 
 
+# A sample for each parameter the wizard's URLs take; see wizard_url_templates.
+URL_SAMPLES = {"code": "SAMPLE0CODE", "number": 987654321, "reference": "SAMPLE0REFERENCE"}
+
+
+def wizard_url_templates() -> dict[str, str]:
+    """Every URL of the wizard app by name, reversed, with ``{code}``, ``{number}`` and
+    ``{reference}`` where its parameters go.
+
+    Read from the URLconf, so that the fuzz tests cover a new or renamed page without a
+    list to keep up; a page that cannot be reversed fails loudly here instead.
+    """
+    templates = {}
+    for pattern in wizard_urls.urlpatterns:
+        parameters = set(pattern.pattern.converters)
+        assert pattern.name, f"{pattern} has no name, so it cannot be reversed"
+        assert parameters <= set(URL_SAMPLES), (
+            f"{pattern.name}: no sample for {parameters - set(URL_SAMPLES)}"
+        )
+        url = reverse(f"wizard:{pattern.name}", kwargs={name: URL_SAMPLES[name] for name in parameters})
+        for name in parameters:
+            url = url.replace(str(URL_SAMPLES[name]), "{" + name + "}")
+        templates[pattern.name] = url
+    return templates
+
+
 # --- Browser -----------------------------------------------------------------------------
 
 
@@ -190,6 +238,24 @@ def live_site(live_server, transactional_db):
     ensure_seed()
     ensure_roles()
     return live_server
+
+
+@pytest.fixture
+def new_page(browser, browser_context_args) -> Iterator[Callable[..., Page]]:
+    """Another browser of its own (cookies, locale, viewport), closed after the test.
+
+    Takes the keyword arguments of ``browser.new_context``, over the suite's defaults.
+    """
+    contexts: list[BrowserContext] = []
+
+    def open_page(**options) -> Page:
+        context = browser.new_context(**{**browser_context_args, **options})
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

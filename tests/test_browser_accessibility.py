@@ -63,9 +63,8 @@ def merchant_pages(page: Page, base: str):
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
-def test_merchant_pages_pass_axe(browser, live_site, locale):
-    context = browser.new_context(locale=locale)
-    page = context.new_page()
+def test_merchant_pages_pass_axe(new_page, live_site, locale):
+    page = new_page(locale=locale)
     errors = []
     page.on(
         "console",
@@ -79,12 +78,10 @@ def test_merchant_pages_pass_axe(browser, live_site, locale):
     for name in merchant_pages(page, live_site.url):
         assert axe_violations(page) == [], name
     assert errors == []  # includes any Content-Security-Policy violation
-    context.close()
 
 
-def test_phone_layout_on_every_merchant_page(browser, live_site):
-    context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True, is_mobile=True)
-    page = context.new_page()
+def test_phone_layout_on_every_merchant_page(new_page, live_site):
+    page = new_page(viewport=PHONE, has_touch=True, is_mobile=True)
     for name in merchant_pages(page, live_site.url):
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
         small = page.evaluate(
@@ -96,7 +93,6 @@ def test_phone_layout_on_every_merchant_page(browser, live_site):
         # Checkboxes are small but sit inside a 44 px tall label: check the labels instead.
         small = [s for s in small if not page.locator(f'label.check:has(input[name="{s[0]}"])').count()]
         assert small == [], (name, small)
-    context.close()
 
 
 def test_result_page_prints_cleanly(page: Page, live_site):
@@ -121,6 +117,7 @@ def test_agent_and_insights_pages_pass_axe(page: Page, live_site, django_user_mo
     page.fill("#id_password", "a-long-test-password-42")
     page.locator("main button[type=submit]").click()
     expect(page.locator('[data-action="start"]')).to_be_visible()
+    page.wait_for_load_state()  # a whole new page: its scripts run before the shortcuts work
     assert axe_violations(page) == [], "agent home"
     page.locator('[data-action="start"]').click()
     expect(page.locator("[data-console]")).to_be_visible()
@@ -150,6 +147,7 @@ def test_language_switch_keeps_the_diagnosis(page: Page, live_site):
     url = page.url
     page.locator('[data-action="language"]').click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.wait_for_load_state()  # the switch loads a whole new page
     assert page.url == url
     expect(page.locator('button[value="unsure"]')).to_have_text("Not sure")
     page.locator('[data-action="back"]').click()

@@ -27,6 +27,8 @@ def test_full_diagnosis_with_the_keyboard_alone(page: Page, live_site, agent_log
     page.keyboard.type("a-long-test-password-42")
     page.keyboard.press("Enter")
     expect(page.locator('[data-action="start"]')).to_be_visible()
+    # Signed in (a whole new page): the shortcuts work once its scripts have run.
+    page.wait_for_load_state()
     # Tab to "start" and press Enter.
     page.locator('[data-action="start"]').focus()
     page.keyboard.press("Enter")
@@ -57,9 +59,11 @@ def test_full_diagnosis_with_the_keyboard_alone(page: Page, live_site, agent_log
     diagnosis = Diagnosis.objects.get(code=code)
     assert diagnosis.status == Diagnosis.Status.DIAGNOSED
     assert set(diagnosis.answers.values_list("answered_by__username", flat=True)) == {"kb.agent"}
-    # Typing in the notes never triggers a shortcut, and the notes save by themselves.
+    # Typing in the notes never triggers a shortcut, and the notes save by themselves:
+    # wait for the save of the whole text (earlier saves may carry only the start of it).
     page.locator("#id_notes").focus()
-    page.keyboard.type("r1 restarted")
+    with page.expect_response(lambda r: "/notes/" in r.url and "restarted" in (r.request.post_data or "")):
+        page.keyboard.type("r1 restarted")
     expect(page.locator("#notes-status")).not_to_be_empty()
     diagnosis.refresh_from_db()
     assert diagnosis.notes == "r1 restarted"

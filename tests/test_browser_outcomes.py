@@ -55,13 +55,13 @@ def test_not_fixed_then_escalate_with_a_validation_error(page: Page, live_site, 
 
 
 def test_admin_edit_shows_in_the_health_report_publish_and_wizard(
-    page: Page, live_site, django_user_model, console_errors
+    page: Page, new_page, live_site, django_user_model, console_errors
 ):
     user = django_user_model.objects.create_user("editor", password="a-long-test-password-42", is_staff=True)
     user.groups.add(Group.objects.get(name="Support admins"))
     old_revision = KnowledgeRevision.objects.latest().number
     # A merchant starts before the change and answers one question.
-    merchant = page.context.browser.new_context(locale="zh-CN").new_page()
+    merchant = new_page()
     merchant.goto(live_site.url)
     merchant.locator('[data-action="start"]').click()
     first_question = merchant.locator("form[data-question]").get_attribute("data-question")
@@ -72,6 +72,7 @@ def test_admin_edit_shows_in_the_health_report_publish_and_wizard(
     page.fill("#id_username", "editor")
     page.fill("#id_password", "a-long-test-password-42")
     page.locator("input[type=submit]").click()
+    expect(page).to_have_url(live_site.url + "/admin/")  # signed in
     page.goto(live_site.url + "/admin/wizard/knowledgerevision/health/")
     expect(page.locator('[data-findings="none"]')).to_be_visible()
     # Make the first question useless: every link to its symptoms removed.
@@ -88,9 +89,10 @@ def test_admin_edit_shows_in_the_health_report_publish_and_wizard(
     assert KnowledgeRevision.objects.latest().number == old_revision + 1
 
     # A new diagnosis never asks the unpublished question...
-    fresh = page.context.browser.new_context(locale="zh-CN").new_page()
+    fresh = new_page()
     fresh.goto(live_site.url)
     fresh.locator('[data-action="start"]').click()
+    expect(fresh.locator("form[data-question]")).to_be_visible()
     expect(fresh.locator("form[data-question]")).not_to_have_attribute("data-question", first_question)
     # ...while the one started before finishes on its own revision.
     merchant.locator('[data-action="back"]').click()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -55,19 +56,17 @@ def some_history(revision: KnowledgeRevision) -> None:
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, size, out):
-    context = browser.new_context(viewport=SIZES[size], locale="zh-CN", device_scale_factor=1)
-    page = context.new_page()
+def test_screenshots_of_the_main_pages(new_page, live_site, django_user_model, size, out):
+    page = new_page(viewport=SIZES[size], device_scale_factor=1)
     page.goto(live_site.url)
     page.screenshot(path=out / f"landing-{size}.png", full_page=True)
     page.locator('[data-action="start"]').click()
     expect(page.locator("form[data-question]")).to_be_visible()
     page.screenshot(path=out / f"question-{size}.png", full_page=True)
-    for _ in range(2):
+    for number in (2, 3):
         page.locator('form[data-question] button[name="answer"]').first.click()
-        page.wait_for_timeout(300)
-    if page.locator('[data-action="results"]').count():
-        page.locator('[data-action="results"]').click()
+        expect(page).to_have_url(re.compile(rf"/q/{number}/$"))
+    page.locator('[data-action="results"]').click()
     expect(page.locator("[data-cause]").first).to_be_visible()
     page.screenshot(path=out / f"result-{size}.png", full_page=True)
 
@@ -79,6 +78,8 @@ def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, si
     page.fill("#id_username", f"shots-{size}")
     page.fill("#id_password", "a-long-test-password-42")
     page.locator("main button[type=submit]").click()
+    expect(page.locator('[data-action="start"]')).to_be_visible()
+    page.wait_for_load_state()  # a whole new page: its scripts run before the shortcuts work
     page.locator('[data-action="start"]').click()
     expect(page.locator("[data-console]")).to_be_visible()
     page.keyboard.press("1")
@@ -88,8 +89,9 @@ def test_screenshots_of_the_main_pages(browser, live_site, django_user_model, si
     some_history(KnowledgeRevision.objects.latest())
     page.goto(live_site.url + "/insights/")
     expect(page.locator("canvas[data-chart]").first).to_be_visible()
-    page.wait_for_timeout(300)
+    page.wait_for_function(  # drawn: every canvas has its chart
+        "[...document.querySelectorAll('canvas[data-chart]')].every(c => window.Chart?.getChart(c))"
+    )
     page.screenshot(path=out / f"insights-{size}.png", full_page=True)
-    context.close()
     for name in ("landing", "question", "result", "agent-console", "insights"):
         assert (out / f"{name}-{size}.png").stat().st_size > 10_000

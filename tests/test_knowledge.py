@@ -52,7 +52,9 @@ def test_a_newer_seed_replaces_the_questions_an_older_one_had(seeded):
     safety = Question.objects.get(slug="safety-check")
     symptom = safety.options.get(slug="battery-swollen").symptom
     safety.options.filter(slug="battery-swollen").delete()
-    Question.objects.create(slug="q-battery-swollen", kind=Question.Kind.BINARY, symptom=symptom, text="旧问题")
+    Question.objects.create(
+        slug="q-battery-swollen", kind=Question.Kind.BINARY, symptom=symptom, text="旧问题"
+    )
     call_command("load_knowledge", "--replace", verbosity=0)
     assert not Question.objects.filter(slug="q-battery-swollen").exists()
     revision, created = publishing.publish()

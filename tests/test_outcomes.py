@@ -82,15 +82,66 @@ def test_not_fixed_shows_the_next_steps_not_tried_and_updates_the_ranking(client
     assert 'data-action="escalate"' in html
 
 
-def test_ask_more_continues_narrowing(client, finished):
+def answer_until_the_wizard_stops(client, diagnosis: Diagnosis) -> int:
+    """Answer every question with its first option until the wizard shows the result;
+    returns how many answers the diagnosis then has."""
+    number = len(diagnosis.given()) + 1
+    while True:
+        url = reverse("wizard:step", args=[diagnosis.code, number])
+        page = client.get(url)
+        if page.status_code == 303:  # nothing is asked at this step: the result
+            assert page["Location"] == reverse("wizard:result", args=[diagnosis.code])
+            diagnosis.refresh_from_db()
+            return number - 1
+        question = page.context["question"]
+        answer = {"question": question["slug"], "answer": question["options"][0]["slug"], "seen": number - 1}
+        assert client.post(url, answer).status_code == 303
+        number += 1
+
+
+def test_ask_more_after_stopping_early_asks_the_next_question(client, finished):
     response = client.post(reverse("wizard:more", args=[finished.code]))
+    assert response.status_code == 303
+    assert response["Location"] == reverse("wizard:step", args=[finished.code, 3])
     finished.refresh_from_db()
-    assert finished.wants_more
-    if finished.status == Diagnosis.Status.IN_PROGRESS:
-        assert response["Location"] == reverse("wizard:step", args=[finished.code, 3])
-        assert client.get(response["Location"]).status_code == 200
-    else:  # nothing left worth asking
-        assert response["Location"] == reverse("wizard:result", args=[finished.code])
+    assert finished.wants_more and finished.status == Diagnosis.Status.IN_PROGRESS
+    question = client.get(response["Location"]).context["question"]
+    assert question["slug"] not in {slug for slug, _ in finished.given()}
+
+
+def test_ask_more_keeps_asking_past_the_confidence_where_the_wizard_stopped(client, seeded):
+    client.post(reverse("wizard:start"))
+    diagnosis = Diagnosis.objects.latest("created")
+    answered = answer_until_the_wizard_stops(client, diagnosis)
+    assert diagnosis.status == Diagnosis.Status.DIAGNOSED
+    result = client.get(reverse("wizard:result", args=[diagnosis.code])).content.decode()
+    assert 'data-action="more"' in result
+    response = client.post(reverse("wizard:more", args=[diagnosis.code]))
+    assert response["Location"] == reverse("wizard:step", args=[diagnosis.code, answered + 1])
+    diagnosis.refresh_from_db()
+    assert diagnosis.wants_more and diagnosis.status == Diagnosis.Status.IN_PROGRESS
+    assert diagnosis.current_question  # the question asked now is recorded for insights
+    question = client.get(response["Location"]).context["question"]
+    assert question["slug"] == diagnosis.current_question
+    assert question["slug"] not in {slug for slug, _ in diagnosis.given()}
+    # Its answers narrow the diagnosis down further, until the extra questions run out.
+    assert answer_until_the_wizard_stops(client, diagnosis) > answered
+    assert diagnosis.status == Diagnosis.Status.DIAGNOSED
+
+
+def test_ask_more_with_no_question_left_shows_the_result_again(client, seeded):
+    client.post(reverse("wizard:start"))
+    diagnosis = Diagnosis.objects.latest("created")
+    answer_until_the_wizard_stops(client, diagnosis)
+    client.post(reverse("wizard:more", args=[diagnosis.code]))
+    answered = answer_until_the_wizard_stops(client, diagnosis)
+    response = client.post(reverse("wizard:more", args=[diagnosis.code]))
+    assert response["Location"] == reverse("wizard:result", args=[diagnosis.code])
+    diagnosis.refresh_from_db()
+    assert diagnosis.status == Diagnosis.Status.DIAGNOSED
+    assert (diagnosis.question_count, diagnosis.current_question) == (answered, "")
+    html = client.get(response["Location"]).content.decode()
+    assert 'data-action="more"' not in html  # not offered when it would do nothing
 
 
 @pytest.mark.parametrize(
