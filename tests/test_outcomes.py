@@ -85,7 +85,7 @@ def test_not_fixed_shows_the_next_steps_not_tried_and_updates_the_ranking(client
 def answer_until_the_wizard_stops(client, diagnosis: Diagnosis) -> int:
     """Answer every question with its first option until the wizard shows the result;
     returns how many answers the diagnosis then has."""
-    number = len(diagnosis.given()) + 1
+    number = len(diagnosis.trail) + 1
     while True:
         url = reverse("wizard:step", args=[diagnosis.code, number])
         page = client.get(url)
@@ -106,7 +106,7 @@ def test_ask_more_after_stopping_early_asks_the_next_question(client, finished):
     finished.refresh_from_db()
     assert finished.wants_more and finished.status == Diagnosis.Status.IN_PROGRESS
     question = client.get(response["Location"]).context["question"]
-    assert question["slug"] not in {slug for slug, _ in finished.given()}
+    assert question["slug"] not in {slug for slug, _ in finished.trail}
 
 
 def test_ask_more_keeps_asking_past_the_confidence_where_the_wizard_stopped(client, seeded):
@@ -123,7 +123,7 @@ def test_ask_more_keeps_asking_past_the_confidence_where_the_wizard_stopped(clie
     assert diagnosis.current_question  # the question asked now is recorded for insights
     question = client.get(response["Location"]).context["question"]
     assert question["slug"] == diagnosis.current_question
-    assert question["slug"] not in {slug for slug, _ in diagnosis.given()}
+    assert question["slug"] not in {slug for slug, _ in diagnosis.trail}
     # Its answers narrow the diagnosis down further, until the extra questions run out.
     assert answer_until_the_wizard_stops(client, diagnosis) > answered
     assert diagnosis.status == Diagnosis.Status.DIAGNOSED

@@ -39,11 +39,13 @@ CONFIDENCE = 0.85  # stop once the leading cause is this likely
 BUDGET = 15  # ...or after this many answers with evidence
 UNSURE_ALLOWANCE = 5  # ..."not sure" does not count, but at most this many beyond it
 MIN_GAIN_BITS = 0.02  # below this many bits, a question is not worth asking any more
-SLIP = 0.05  # the chance that any one answer is a mistake
+SLIP = 0.1  # the chance that any one answer is a mistake
 
 # How the next question is chosen (see :func:`question_scores`).
 Rule = Literal["gain", "error", "hybrid"]
 DEFAULT_RULE: Rule = "hybrid"
+# In the "hybrid" rule, one point of expected error drop is worth this many bits of gain.
+HYBRID_WEIGHT = 2.0
 
 
 class Ragged:
@@ -214,7 +216,7 @@ def question_scores(model: Model, p: np.ndarray, gains: np.ndarray, rule: Rule =
         value = gains
     else:
         error_drop = np.maximum(expected_leader(model, p) - p.max(), 0.0)
-        value = error_drop if rule == "error" else gains + 2.0 * error_drop
+        value = error_drop if rule == "error" else gains + HYBRID_WEIGHT * error_drop
     return value * (1.0 - model.unsure) / model.effort
 
 
