@@ -328,3 +328,13 @@ def test_the_promise_follows_the_knowledge(snapshot):
 
     easy = Snapshot.from_payload(0, make_payload({"a": {"s1": "always"}, "b": {"s1": "never"}}))
     assert typical_questions(easy) < typical_questions(snapshot)
+
+
+def test_the_expected_leader_among_the_likeliest_causes_matches_all_causes():
+    rng = np.random.default_rng(4)
+    blocks = [rng.dirichlet(np.ones(3), size=200).T for _ in range(30)]
+    model = engine.Model(prior=rng.uniform(0.5, 2.0, 200), likelihood=blocks, effort=np.ones(30))
+    p = engine.posterior(model, [(q, 0) for q in range(12)])
+    full = model._per_question((model._believed * p.astype(np.float32)).max(axis=1))
+    assert len(p) > engine.LEADER_CANDIDATES
+    assert np.allclose(engine.expected_leader(model, p), full, atol=1e-3)

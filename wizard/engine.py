@@ -193,11 +193,20 @@ def information_gain(model: Model, p: np.ndarray) -> np.ndarray:
     return np.maximum(gain.astype(float), 0.0)
 
 
+# The expected leader after an answer is found among this many of the likeliest causes:
+# a cause outside them adds at most its own (small) probability per answer.
+LEADER_CANDIDATES = 64
+
+
 def expected_leader(model: Model, p: np.ndarray) -> np.ndarray:
     """For every question, the expected probability of the leading cause after its answer:
     sum over answers of max over causes of P(answer, cause). One minus it is the
     chance that the diagnosis would then be wrong."""
-    joint = model._believed * p.astype(np.float32)  # (R, C)
+    if len(p) > LEADER_CANDIDATES:
+        likeliest = np.argpartition(p, -LEADER_CANDIDATES)[-LEADER_CANDIDATES:]
+        joint = model._believed[:, likeliest] * p[likeliest].astype(np.float32)
+    else:
+        joint = model._believed * p.astype(np.float32)  # (R, C)
     return model._per_question(joint.max(axis=1)).astype(float)
 
 
