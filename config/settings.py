@@ -337,6 +337,8 @@ WIZARD_EXTENDED_BUDGET = 5
 WIZARD_SLIP = env_float("WIZARD_SLIP", engine.SLIP, minimum=0.0, maximum=0.45)
 # Compiled knowledge snapshots each process keeps in memory (one per revision in use).
 WIZARD_SNAPSHOT_CACHE = env_int("WIZARD_SNAPSHOT_CACHE", 16, minimum=1)
+# ...and at most this many MiB of their compiled arrays (the oldest revisions go first).
+WIZARD_SNAPSHOT_CACHE_MB = env_int("WIZARD_SNAPSHOT_CACHE_MB", 256, minimum=1)
 # Diagnoses (and the contact details in their tickets) are kept this long by default.
 DIAGNOSIS_RETENTION_DAYS = env_int("DIAGNOSIS_RETENTION_DAYS", 365, minimum=1)
 

@@ -170,3 +170,19 @@ def test_each_process_keeps_at_most_wizard_snapshot_cache_snapshots(settings):
     knowledge.get_snapshot(10_002, payload)
     assert knowledge.get_snapshot(10_001, payload) is not first  # dropped to make room, built again
     knowledge.clear_cache()
+
+
+@pytest.mark.django_db
+def test_the_snapshot_cache_is_bounded_by_memory_too(settings):
+    payload = ensure_seed().payload
+    settings.WIZARD_SNAPSHOT_CACHE = 16
+    knowledge.clear_cache()
+    one = knowledge.get_snapshot(10_001, payload)
+    settings.WIZARD_SNAPSHOT_CACHE_MB = 1  # the seed compiles to well under 1 MiB...
+    assert one.model.nbytes < 2**20 / 2
+    knowledge.get_snapshot(10_002, payload)
+    assert knowledge.get_snapshot(10_001, payload) is one  # ...so two fit
+    settings.WIZARD_SNAPSHOT_CACHE_MB = 0  # nothing fits beside a new one: the oldest goes
+    knowledge.get_snapshot(10_003, payload)
+    assert knowledge.get_snapshot(10_001, payload) is not one
+    knowledge.clear_cache()

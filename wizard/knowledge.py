@@ -162,10 +162,21 @@ def get_snapshot(number: int, payload: dict[str, Any] | None = None) -> Snapshot
         snapshot = Snapshot.from_payload(number, payload)
         with _lock:
             # Keep the cache bounded: live diagnoses use a handful of recent revisions.
-            if len(_snapshots) >= settings.WIZARD_SNAPSHOT_CACHE:
-                _snapshots.pop(min(_snapshots))
+            _make_room(snapshot.model.nbytes)
             _snapshots[number] = snapshot
     return snapshot
+
+
+def _make_room(nbytes: int) -> None:
+    """Drop the oldest revisions until one of ``nbytes`` more fits both limits: at most
+    WIZARD_SNAPSHOT_CACHE revisions and WIZARD_SNAPSHOT_CACHE_MB of compiled arrays (live
+    diagnoses use a handful of recent revisions; a large knowledge base makes each one big)."""
+    budget = settings.WIZARD_SNAPSHOT_CACHE_MB * 2**20
+    while _snapshots and (
+        len(_snapshots) >= settings.WIZARD_SNAPSHOT_CACHE
+        or sum(s.model.nbytes for s in _snapshots.values()) + nbytes > budget
+    ):
+        _snapshots.pop(min(_snapshots))
 
 
 def latest_revision_number() -> int | None:
