@@ -338,3 +338,63 @@ def test_the_expected_leader_among_the_likeliest_causes_matches_all_causes():
     full = model._per_question((model._believed * p.astype(np.float32)).max(axis=1))
     assert len(p) > engine.LEADER_CANDIDATES
     assert np.allclose(engine.expected_leader(model, p), full, atol=1e-3)
+
+
+# --- The merchants' stories, on the seed --------------------------------------------------
+
+SEED = None
+
+
+def seed_snapshot() -> Snapshot:
+    from wizard.content import read_file
+
+    global SEED
+    SEED = SEED or Snapshot.from_payload(0, read_file())
+    return SEED
+
+
+def likeliest_replies(snapshot: Snapshot, cause: str, *, skip: tuple[str, ...] = ()) -> list[Reply]:
+    c = snapshot.cause_index[cause]
+    return [
+        Reply(q["slug"], q["answers"][int(snapshot.model.likelihood[i][:, c].argmax())]["slug"])
+        for i, q in enumerate(snapshot.questions)
+        if q["slug"] not in skip
+    ]
+
+
+@pytest.mark.parametrize("cause", ["misoperation", "hardware-fault", "network-problem", "fee-rate-adjusted"])
+def test_one_contrary_answer_never_rules_a_cause_out(cause):
+    snapshot = seed_snapshot()
+    c = snapshot.cause_index[cause]
+    first = next(i for i, q in enumerate(snapshot.questions) if q["slug"] == "upgrade-outcome")
+    contrary = snapshot.questions[first]["answers"][int(snapshot.model.likelihood[first][:, c].argmin())][
+        "slug"
+    ]
+    replies = [
+        Reply("upgrade-outcome", contrary),
+        *likeliest_replies(snapshot, cause, skip=("upgrade-outcome",)),
+    ]
+    assert snapshot.causes[int(locate(snapshot, replies).posterior.argmax())]["slug"] == cause
+
+
+def test_a_dropped_dead_terminal_gets_the_repair_first_not_the_weekly_upkeep():
+    snapshot = seed_snapshot()
+    position = locate(snapshot, likeliest_replies(snapshot, "hardware-fault"))
+    steps = flow.remedies(snapshot, position, "en")
+    assert steps[0]["cause"]["slug"] == "hardware-fault"
+    assert steps[0]["slug"] == snapshot.causes[snapshot.cause_index["hardware-fault"]]["solutions"][0]
+
+
+def test_no_agent_procedure_on_the_merchants_page_for_any_leading_cause():
+    snapshot = seed_snapshot()
+    agent_only = {s["slug"] for s in snapshot.solutions if s["audience"] == "agent"}
+    assert agent_only, "the seed has an agent-only procedure"
+    for cause in snapshot.causes:
+        position = locate(snapshot, likeliest_replies(snapshot, cause["slug"]))
+        assert not agent_only & {s["slug"] for s in flow.remedies(snapshot, position, "en")}
+
+
+def test_a_swollen_battery_is_warned_about_on_the_seed():
+    snapshot = seed_snapshot()
+    warnings = flow.hazard_warnings(snapshot, [Reply("safety-check", "battery-swollen")], "zh-hans")
+    assert [w["symptom"] for w in warnings] == ["battery-swollen"] and warnings[0]["warning"]
