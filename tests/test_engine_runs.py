@@ -101,3 +101,20 @@ def test_engine_runs_once_per_agent_console(client, seeded, django_user_model, e
     assert response.status_code == 200
     assert response.context["question"] is not None
     assert_ran_once(engine_runs)
+
+
+def test_a_step_never_reads_the_knowledge_payload_again(client, seeded, django_user_model):
+    """The compiled snapshot is cached per process: a page that loads the diagnosis with
+    its revision's payload (a join too many) pays for decoding the whole knowledge."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    diagnosis = start(client)
+    question = current(client, diagnosis).context["question"]  # compiles the snapshot once
+    client.force_login(django_user_model.objects.create_user("agent-payload", is_staff=True))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("wizard:step", args=[diagnosis.code, 1]))
+        answer(client, diagnosis, 1, question["slug"], "unsure")
+        client.get(reverse("wizard:result", args=[diagnosis.code]))
+        client.get(reverse("wizard:agent-case", args=[diagnosis.code]))
+    assert not [q["sql"] for q in queries.captured_queries if '"payload"' in q["sql"]]

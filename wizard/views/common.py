@@ -36,4 +36,7 @@ def language() -> str:
 
 def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
     """The diagnosis a person typed, read aloud or followed a link to, if any."""
-    return Diagnosis.objects.select_related(*related).filter(code=normalise_case_code(code)).first()
+    # select_related() with no names would follow every foreign key, the revision's whole
+    # knowledge payload included.
+    diagnoses = Diagnosis.objects.select_related(*related) if related else Diagnosis.objects.all()
+    return diagnoses.filter(code=normalise_case_code(code)).first()
