@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 
 .PHONY: run test install install-dev migrate messages knowledge accounts lint format clean
-.PHONY: test-postgres benchmark benchmark-quick benchmark-smoke screenshots
+.PHONY: test-postgres benchmark benchmark-quick benchmark-smoke screenshots mutation
 
 run: install migrate messages knowledge accounts
 	@echo ""
@@ -42,6 +42,20 @@ benchmark-smoke: install-dev messages
 # The README's pictures: the browser suite's screenshots, written to docs/screenshots.
 screenshots: install-dev messages
 	SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest tests/test_browser_screenshots.py -q
+
+# Mutation testing (docs/mutation.md): mutmut makes one small change at a time to these
+# modules and runs setup.cfg's fast test selection against it; a change no test notices
+# ("survived") is a hole in the tests. Not part of `make test`: it takes minutes.
+MUTATION_MODULES := wizard/engine.py
+# mutmut names a mutant after its module and function: wizard.engine.x_posterior__mutmut_3.
+mutant_prefixes = $(foreach module,$(MUTATION_MODULES),$(subst /,.,$(module:.py=)).)
+
+mutation: install-dev
+	$(BIN)/mutmut run $(foreach prefix,$(mutant_prefixes),'$(prefix)*')
+	@$(BIN)/mutmut results --all true | awk -F': ' \
+		'$(foreach prefix,$(mutant_prefixes),index($$1, "$(prefix)") ||) 0 { count[$$2]++; total++ } \
+		END { for (status in count) printf "%6d %s\n", count[status], status; \
+		      printf "killed: %.1f%% of %d mutants\n", 100 * (count["killed"] + count["timeout"]) / total, total }'
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'

@@ -14,6 +14,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.urls import reverse
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import BrowserContext, Page, expect
 
 from wizard import knowledge, publishing
@@ -26,6 +28,15 @@ from wizard.models import KnowledgeRevision
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+# Hypothesis judges no test by the clock (a busy machine is not a failure); `make mutation`
+# also wants the same examples for every mutant, so that none survives or dies by luck,
+# and no failing example carried over from one mutant to the next.
+hypothesis_settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile(
+    "mutation", hypothesis_settings.get_profile("suite"), database=None, derandomize=True
+)
+hypothesis_settings.load_profile("suite")
 
 # Browser tests wait for what the page shows (an element, an attribute, the address), never
 # for a fixed time; on a busy machine that can take long, so every wait may take 30 s.

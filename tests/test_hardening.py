@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import include, path, reverse
@@ -210,6 +210,19 @@ def test_too_many_answers_is_a_429_and_keeps_the_answers(limits, client, seeded)
     assert diagnosis.answers.count() == 1  # the double submits changed nothing, and lost nothing
 
 
+def test_an_agent_guessing_case_codes_is_stopped_whatever_address_they_use(
+    client, seeded, settings, django_user_model
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "code-miss": (3, 900)}
+    # A user id of its own: the counters live in the cache, which no test flushes.
+    agent = django_user_model.objects.create_user("guesser", id=10**6 + uuid.uuid4().int % 10**6)
+    agent.groups.add(Group.objects.get_or_create(name="Agents")[0])
+    client.force_login(agent)
+    url = reverse("wizard:agent-open")
+    misses = [client.get(url, {"code": "ZZZZZ-ZZZZZ"}, REMOTE_ADDR=address()).status_code for _ in range(4)]
+    assert misses == [404, 404, 404, 429]
+
+
 # --- Login lockout (django-axes) -----------------------------------------------------------
 
 
@@ -373,7 +386,22 @@ def test_random_and_tampered_requests_never_cause_a_server_error(seeded):
     assert positions == list(range(1, len(positions) + 1))
 
 
-# --- Concurrent answers (PostgreSQL) -------------------------------------------------------
+# --- Concurrent answers ----------------------------------------------------------------------
+
+
+def test_an_answer_based_on_a_stale_copy_of_the_diagnosis_is_refused(seeded, snapshot):
+    """The race below, without threads: the diagnosis changed (another tab changed the
+    first answer) between reading it and writing the next answer."""
+    diagnosis = Diagnosis.objects.create(revision=seeded)
+    first, second = (q["slug"] for q in snapshot.questions[:2])
+    assert diagnosis.record_answer(1, first, "yes", seen=0) == "recorded"
+    stale = Diagnosis.objects.get(pk=diagnosis.pk)
+    assert diagnosis.record_answer(1, first, "no", seen=1) == "recorded"
+    with transaction.atomic():  # a transaction of its own, as in a request
+        assert stale.record_answer(2, second, "yes", seen=1) == "conflict"
+    diagnosis.refresh_from_db()
+    assert diagnosis.given() == [(first, "no")]
+    assert list(diagnosis.answers.values_list("position", "option")) == [(1, "no")]
 
 
 @pytest.fixture

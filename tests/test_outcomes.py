@@ -82,6 +82,21 @@ def test_not_fixed_shows_the_next_steps_not_tried_and_updates_the_ranking(client
     assert 'data-action="escalate"' in html
 
 
+def test_steps_tried_in_two_rounds_are_all_remembered_once_and_never_suggested_again(client, finished):
+    url = reverse("wizard:feedback", args=[finished.code])
+    first = steps(client, finished)[:1]
+    client.post(url, {"outcome": "not-fixed", "tried": first})
+    second = steps(client, finished)[:1]
+    assert second != first
+    # The step tried before may be ticked again: it is still only tried once.
+    client.post(url, {"outcome": "not-fixed", "tried": second + first})
+    finished.refresh_from_db()
+    assert finished.tried == first + second
+    assert not set(steps(client, finished)) & set(first + second)
+    html = client.get(reverse("wizard:result", args=[finished.code])).content.decode()
+    assert 'data-tried="2"' in html
+
+
 def answer_until_the_wizard_stops(client, diagnosis: Diagnosis) -> int:
     """Answer every question with its first option until the wizard shows the result;
     returns how many answers the diagnosis then has."""
@@ -197,7 +212,10 @@ def test_escalation_creates_one_ticket_with_the_transcript(client, finished):
         ("phone", "23800138000", "11-digit mainland China mobile"),
         ("name", "", "This field is required"),
         ("has_consent", None, "agree to be contacted"),
+        ("phone", "12800138000", "11-digit mainland China mobile"),  # no mobile starts 12
+        ("name", "王" * 51, "at most 50 characters"),
         ("merchant_number", "<script>", "letters and digits"),
+        ("merchant_number", "898", "letters and digits"),  # too short to be one
     ],
 )
 def test_invalid_escalation_keeps_everything_typed_and_marks_the_field(
@@ -212,6 +230,14 @@ def test_invalid_escalation_keeps_everything_typed_and_marks_the_field(
     assert 'aria-invalid="true"' in html
     if field != "name":
         assert 'value="王老板"' in html
+    assert not Ticket.objects.exists()
+
+
+def test_a_tampered_contact_time_is_a_400_without_a_ticket(client, finished):
+    response = client.post(
+        reverse("wizard:escalate", args=[finished.code]), escalation(contact_time="midnight")
+    )
+    assert response.status_code == 400
     assert not Ticket.objects.exists()
 
 
