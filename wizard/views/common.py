@@ -9,7 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django_htmx.middleware import HtmxDetails
 
-from ..models import CODE_ALPHABET, CODE_LENGTH, Diagnosis, normalise_case_code
+from ..models import CODE_ALPHABET, CODE_LENGTH, Diagnosis, Ticket, normalise_case_code
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -53,8 +53,13 @@ def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
 def is_ticket_reference(reference: str) -> bool:
     """Whether ``reference`` has the shape of a ticket reference ("T-" and the code
     alphabet), the test a reference from the address passes before it is looked up."""
+    longest = Ticket._meta.get_field("reference").max_length
     body = reference.removeprefix("T-")
-    return reference.startswith("T-") and 0 < len(body) <= 14 and all(ch in CODE_ALPHABET for ch in body)
+    return (
+        reference.startswith("T-")
+        and len("T-") < len(reference) <= longest
+        and all(ch in CODE_ALPHABET for ch in body)
+    )
 
 
 def small_number(text: str, maximum: int = 1_000_000) -> int | None:
