@@ -55,6 +55,13 @@ def test_signing_in_with_a_username_too_long_to_store_shows_the_form_again(url, 
     assert all(len(name) <= longest for name in AccessAttempt.objects.values_list("username", flat=True))
 
 
+@pytest.mark.parametrize("url", ["/agent/login/", "/admin/login/"])
+def test_signing_in_with_a_nul_byte_in_the_username_shows_the_form_again(url, client, db, like_postgresql):
+    response = client.post(url, {"username": f"clerk{NUL}", "password": "whatever"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["username"]
+
+
 def test_a_nul_byte_in_the_address_is_a_400_page(client, case, like_postgresql):
     response = client.get(f"/d/{case.code}/escalate/%00/")
     assert response.status_code == 400
