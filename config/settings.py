@@ -161,6 +161,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    "wizard.middleware.RejectNulMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

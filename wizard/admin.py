@@ -7,6 +7,8 @@ Content is edited as drafts; the "Publish" button on the revisions list (or
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
+from .forms import AdminLoginForm
 from .markup import render_markdown
 from .models import (
     Answer,
@@ -37,6 +40,7 @@ from .views import admin_pages
 admin.site.site_header = _("POS Upgrade Doctor")
 admin.site.site_title = _("POS Upgrade Doctor")
 admin.site.index_title = _("Knowledge and diagnoses")
+admin.site.login_form = AdminLoginForm
 
 
 class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
@@ -244,6 +248,17 @@ class CaseEventInline(admin.TabularInline):
         return False
 
 
+class DateBoundChangeList(ChangeList):
+    """A date hierarchy's year too large for a date goes back to the list with an error
+    (``?e=1``), as any other impossible date does: Django lets its OverflowError through."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 @admin.register(Diagnosis)
 class DiagnosisAdmin(admin.ModelAdmin):
     list_display = ("display_code", "channel", "status", "revision", "language", "created")
@@ -267,6 +282,9 @@ class DiagnosisAdmin(admin.ModelAdmin):
     )
     inlines = (AnswerInline, CaseEventInline)
     date_hierarchy = "created"
+
+    def get_changelist(self, request, **kwargs):
+        return DateBoundChangeList
 
 
 @admin.register(Ticket)

@@ -1,6 +1,9 @@
 import re
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .diagnoses import Outcome
@@ -39,6 +42,28 @@ class CaseCodeForm(forms.Form):
         return code
 
 
+class UsernameLengthMixin:
+    """Refuse a username longer than the user model allows, before anyone authenticates.
+
+    ``AuthenticationForm`` sets the field's ``max_length`` after the field is built, so
+    no validator enforces it: a longer username reaches ``authenticate()`` and
+    django-axes, whose failed-login record PostgreSQL refuses to store.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class AgentLoginForm(UsernameLengthMixin, AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
+    pass
+
+
 class AgentStartForm(forms.Form):
     merchant_number = forms.CharField(label=_("Merchant number"), max_length=40, required=False)
     phone = forms.RegexField(
@@ -55,10 +80,28 @@ class AgentStartForm(forms.Form):
         self.fields["provider"].choices = [("", _("Not known yet")), *providers]
 
 
+# Control characters other than tab and line breaks: nobody types them, and PostgreSQL
+# refuses NUL in text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class NotesForm(forms.Form):
     notes = forms.CharField(
-        label=_("Notes"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 5})
+        label=_("Notes"),
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "max_length": _("Notes are too long."),
+            "null_characters_not_allowed": _("Notes cannot contain control characters."),
+        },
     )
+
+    def clean_notes(self) -> str:
+        notes = self.cleaned_data["notes"]
+        if CONTROL_CHARACTERS.search(notes):
+            raise forms.ValidationError(_("Notes cannot contain control characters."))
+        return notes
 
 
 class OutcomeForm(forms.Form):

@@ -29,6 +29,7 @@ from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
 from ..position import Reply, locate
+from .common import small_number
 
 MAX_IMPORT_BYTES = 5 * 2**20
 
@@ -186,9 +187,9 @@ def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
 def revision(request: HttpRequest, number: int) -> HttpResponse:
     """One revision: who published it, and what changed from another one."""
     current = get_object_or_404(KnowledgeRevision.objects.select_related("published_by"), number=number)
-    other_number = request.GET.get("compare", "")
-    if other_number.isdigit():
-        other = KnowledgeRevision.objects.filter(number=int(other_number)).first()
+    other_number = small_number(request.GET.get("compare", ""))
+    if other_number is not None:
+        other = KnowledgeRevision.objects.filter(number=other_number).first()
     else:
         other = KnowledgeRevision.objects.filter(number__lt=number).order_by("-number").first()
     changes = review.differences(other.payload, current.payload) if other else []

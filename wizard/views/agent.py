@@ -23,11 +23,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import diagnoses, flow
 from ..diagnoses import Verdict
-from ..forms import AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
+from ..forms import AgentLoginForm, AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis, Ticket
 from ..ratelimit import address_key, client_address, exhausted, hit
-from .common import HtmxHttpRequest, find_diagnosis, language, page, see_other
+from .common import (
+    HtmxHttpRequest,
+    find_diagnosis,
+    is_ticket_reference,
+    language,
+    page,
+    see_other,
+    small_number,
+)
 
 AGENTS_GROUP = "Agents"
 
@@ -50,6 +58,7 @@ def agent_required(view):
 
 class AgentLoginView(auth_views.LoginView):
     template_name = "agent/login.html"
+    authentication_form = AgentLoginForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("wizard:agent-home")
 
@@ -229,8 +238,7 @@ def _answer_rows(diagnosis: Diagnosis) -> list:
 @agent_required
 @with_case
 def console(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
-    step = request.GET.get("step", "")
-    return _console(request, diagnosis, number=int(step) if step.isdigit() else None)
+    return _console(request, diagnosis, number=small_number(request.GET.get("step", "")))
 
 
 @require_POST
@@ -239,8 +247,9 @@ def console(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     if "notes" in request.POST:  # typed notes travel with the answer, so none are lost
         notes = NotesForm(request.POST)
-        if notes.is_valid():
-            diagnoses.save_notes(diagnosis, notes.cleaned_data["notes"], request.user)
+        if not notes.is_valid():
+            return _console(request, diagnosis, number=number, error=_notes_error(notes), status=400)
+        diagnoses.save_notes(diagnosis, notes.cleaned_data["notes"], request.user)
     form = AnswerForm(request.POST)
     verdict = Verdict.NOT_CURRENT
     if form.is_valid():
@@ -277,12 +286,16 @@ def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 def notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     form = NotesForm(request.POST)
     if not form.is_valid():
-        return HttpResponse(_("Notes are too long."), status=400)
+        return HttpResponse(_notes_error(form), content_type="text/plain; charset=utf-8", status=400)
     diagnoses.save_notes(diagnosis, form.cleaned_data["notes"], request.user)
     if request.htmx:
         saved_at = timezone.localtime().strftime("%H:%M:%S")
         return HttpResponse(_("Saved at %(time)s") % {"time": saved_at})
     return see_other(_console_url(diagnosis))
+
+
+def _notes_error(form: NotesForm) -> str:
+    return " ".join(form.errors["notes"])
 
 
 @require_POST
@@ -324,8 +337,8 @@ def state(request: HtmxHttpRequest, code: str) -> HttpResponse:
     diagnosis = _case(code)
     if diagnosis is None:
         return HttpResponse(status=404)
-    seen = request.GET.get("seen", "")
-    if seen.isdigit() and diagnosis.answers.count() == int(seen):
+    seen = small_number(request.GET.get("seen", ""))
+    if seen is not None and diagnosis.answers.count() == seen:
         return HttpResponse(status=204)
     return render(request, "agent/console.html#changed", {"diagnosis": diagnosis})
 
@@ -333,7 +346,7 @@ def state(request: HtmxHttpRequest, code: str) -> HttpResponse:
 @require_GET
 @agent_required
 def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    found = Ticket.objects.select_related("diagnosis").filter(reference=reference.upper()).first()
+    found = _find_ticket(reference)
     if found is None:
         return _not_found(request, "")
     return page(request, "agent/ticket.html", _ticket_context(found))
@@ -343,7 +356,7 @@ def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @agent_required
 def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Work a ticket: open → in progress → closed (any order; every change is logged)."""
-    found = Ticket.objects.select_related("diagnosis").filter(reference=reference.upper()).first()
+    found = _find_ticket(reference)
     if found is None:
         return _not_found(request, "")
     status = request.POST.get("status", "")
@@ -352,6 +365,13 @@ def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
         return page(request, "agent/ticket.html", context, status=400)
     diagnoses.set_ticket_status(found, status, request.user)
     return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
+
+
+def _find_ticket(reference: str) -> Ticket | None:
+    reference = reference.upper()
+    if not is_ticket_reference(reference):
+        return None
+    return Ticket.objects.select_related("diagnosis").filter(reference=reference).first()
 
 
 def _ticket_context(ticket: Ticket) -> dict:

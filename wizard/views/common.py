@@ -9,7 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django_htmx.middleware import HtmxDetails
 
-from ..models import Diagnosis, normalise_case_code
+from ..models import CODE_ALPHABET, CODE_LENGTH, Diagnosis, Ticket, normalise_case_code
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -34,9 +34,44 @@ def language() -> str:
     return get_language() or "zh-hans"
 
 
+def is_case_code(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
+
+
 def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
-    """The diagnosis a person typed, read aloud or followed a link to, if any."""
+    """The diagnosis a person typed, read aloud or followed a link to, if any.
+
+    A code that cannot be one is not looked up: no query carries what a stranger put in
+    the address (PostgreSQL would refuse a NUL in it with a server error).
+    """
+    code = normalise_case_code(code)
+    if not is_case_code(code):
+        return None
     # select_related() with no names would follow every foreign key, the revision's whole
     # knowledge payload included.
     diagnoses = Diagnosis.objects.select_related(*related) if related else Diagnosis.objects.all()
-    return diagnoses.filter(code=normalise_case_code(code)).first()
+    return diagnoses.filter(code=code).first()
+
+
+def is_ticket_reference(reference: str) -> bool:
+    """Whether ``reference`` has the shape of a ticket reference ("T-" and the code
+    alphabet), the test a reference from the address passes before it is looked up."""
+    longest = Ticket._meta.get_field("reference").max_length
+    body = reference.removeprefix("T-")
+    return (
+        reference.startswith("T-")
+        and len("T-") < len(reference) <= longest
+        and all(ch in CODE_ALPHABET for ch in body)
+    )
+
+
+def small_number(text: str, maximum: int = 1_000_000) -> int | None:
+    """The number in a query parameter, or None unless it is ASCII digits up to ``maximum``.
+
+    ``str.isdigit()`` accepts "²", which ``int()`` refuses; and a huge number overflows the
+    database's integers.
+    """
+    if not (text.isascii() and text.isdecimal()) or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None

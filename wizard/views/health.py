@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _text(body: str, status: int = 200) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     return _text("ok\n")
 
@@ -53,7 +53,7 @@ def cache_is_ready() -> bool:
 
 
 @never_cache
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> HttpResponse:
     checks = {"database": database_is_ready(), "cache": cache_is_ready()}
     body = "".join(f"{name}: {'ok' if ok else 'unavailable'}\n" for name, ok in checks.items())

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from .. import diagnoses, flow, review
 from ..diagnoses import Outcome, Verdict
@@ -25,7 +25,7 @@ from ..knowledge import UNSURE, Snapshot, get_snapshot, latest_revision_number, 
 from ..models import Diagnosis
 from ..position import Limits, locate
 from ..ratelimit import rate_limit
-from .common import HtmxHttpRequest, find_diagnosis, language, page, see_other
+from .common import HtmxHttpRequest, find_diagnosis, is_ticket_reference, language, page, see_other
 
 
 def not_found(request: HtmxHttpRequest, code: str = "") -> HttpResponse:
@@ -57,7 +57,7 @@ def _result_url(diagnosis: Diagnosis) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def landing(request: HtmxHttpRequest) -> HttpResponse:
     revision = latest_revision_number()
     context = {
@@ -304,7 +304,9 @@ def _transcript(diagnosis: Diagnosis, lang: str) -> str:
 @require_GET
 def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpResponse:
     diagnosis = find_diagnosis(code)
-    ticket = diagnosis.tickets.filter(reference=reference).first() if diagnosis else None
+    ticket = None
+    if diagnosis is not None and is_ticket_reference(reference):
+        ticket = diagnosis.tickets.filter(reference=reference).first()
     if ticket is None:
         return not_found(request, code)
     hazards = flow.hazard_warnings(
