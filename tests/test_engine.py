@@ -597,3 +597,92 @@ def test_a_stopped_diagnosis_still_reports_the_belief_and_the_gains():
 def test_remediation_with_a_single_step():
     model = steps_model([[0.5]], cost=[2.0])
     assert engine.remediation(model, np.array([1.0])) == [0]
+
+
+# --- The slip term, question rules and early questions ------------------------------------
+
+
+def certain_twins(slip: float) -> engine.Model:
+    # "always" against "never": a single answer is all but decisive without slips.
+    likelihood = np.array([[[0.95, 0.01], [0.05, 0.99]]] * 4)
+    return engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(4), slip=slip)
+
+
+def test_without_slips_one_answer_all_but_rules_a_cause_out():
+    p = engine.posterior(certain_twins(0.0), [(0, 0)])
+    assert p[1] < 0.011
+
+
+def test_with_slips_no_single_answer_rules_a_cause_out():
+    model = certain_twins(0.1)
+    p = engine.posterior(model, [(0, 0)])
+    assert p[1] > 0.04
+    # ...and later answers bring it back.
+    p = engine.posterior(model, [(0, 0), (1, 1), (2, 1), (3, 1)])
+    assert engine.ranking(p)[0] == 1
+
+
+def test_slips_spread_over_the_other_answers():
+    model = certain_twins(0.2)
+    believed = model.believed(0)
+    assert believed.sum(axis=0) == pytest.approx([1.0, 1.0])
+    assert believed[1, 0] == pytest.approx(0.8 * 0.05 + 0.1)
+
+
+@pytest.mark.parametrize("slip", [-0.1, 0.5, 0.9])
+def test_a_slip_out_of_range_is_refused(slip):
+    with pytest.raises(ValueError):
+        certain_twins(slip)
+
+
+def test_yes_no_questions_are_stored_without_padding():
+    blocks = [np.full((2, 3), 0.5), np.full((6, 3), 1 / 6)]
+    model = engine.Model(prior=np.ones(3), likelihood=blocks, effort=np.ones(2))
+    assert list(model.counts) == [2, 6]
+    assert model._believed.shape == (8, 3)
+    assert model._believed.dtype == np.float32
+
+
+# --- Choosing questions -----------------------------------------------------------------
+
+
+def test_a_question_merchants_cannot_answer_is_worth_less():
+    likelihood = np.array([[[0.9, 0.1], [0.1, 0.9]]] * 2)
+    plain = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(2))
+    unsure = engine.Model(
+        prior=np.ones(2), likelihood=likelihood, effort=np.ones(2), unsure=np.array([0.6, 0.0])
+    )
+    assert engine.next_step(plain, []).question == 0  # a tie: the first
+    assert engine.next_step(unsure, []).question == 1
+
+
+def test_the_error_rule_prefers_the_question_that_settles_the_leader():
+    # Question 0 splits the unlikely causes apart; question 1 tells the two likely ones apart.
+    likelihood = np.array(
+        [
+            [[0.5, 0.5, 0.99, 0.01], [0.5, 0.5, 0.01, 0.99]],
+            [[0.9, 0.1, 0.5, 0.5], [0.1, 0.9, 0.5, 0.5]],
+        ]
+    )
+    model = engine.Model(prior=np.array([4.0, 4.0, 1.0, 1.0]), likelihood=likelihood, effort=np.ones(2))
+    assert engine.next_step(model, [], rule="error").question == 1
+
+
+def test_early_questions_come_second_and_before_any_stop():
+    likelihood = np.array([[[0.99, 0.01], [0.01, 0.99]], [[0.5, 0.5], [0.5, 0.5]]])
+    model = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(2))
+    assert engine.next_step(model, [], early=[1]).question == 0
+    # Confident after one answer, but the safety check is still asked.
+    step = engine.next_step(model, [(0, 0)], early=[1])
+    assert (step.question, step.reason) == (1, "ask")
+    assert engine.next_step(model, [(0, 0), (1, 0)], early=[1]).reason == "confident"
+
+
+def test_the_expected_leader_among_the_likeliest_causes_matches_all_causes():
+    rng = np.random.default_rng(4)
+    blocks = [rng.dirichlet(np.ones(3), size=200).T for _ in range(30)]
+    model = engine.Model(prior=rng.uniform(0.5, 2.0, 200), likelihood=blocks, effort=np.ones(30))
+    p = engine.posterior(model, [(q, 0) for q in range(12)])
+    full = model._per_question((model._believed * p.astype(np.float32)).max(axis=1))
+    assert len(p) > engine.LEADER_CANDIDATES
+    assert np.allclose(engine.expected_leader(model, p), full, atol=1e-3)
