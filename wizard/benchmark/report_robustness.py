@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from django.conf import settings
+
 from wizard import engine
 
 from .robustness import RULES, Robustness, Summary
@@ -107,8 +109,27 @@ def robustness_section(r: Robustness) -> list[str]:
                 f"| {s.base} | {s.merchant} | {s.top1:.1%} | {s.top3:.1%} | "
                 f"{s.mean_questions:.1f} / {s.p90_questions:.0f} | {stops} | {_calibration_text(s)} |"
             )
-    lines += ["", *_rules_table(r), "", *_ceilings(r), ""]
+    lines += ["", *_rules_table(r), "", *_ceilings(r), "", *_reading(r), ""]
     return lines
+
+
+def _reading(r: Robustness) -> list[str]:
+    """What the seed's misses mean, with this run's numbers."""
+    true = r.find(SEED, "model-true", engine.DEFAULT_RULE)
+    confident = [run for run in true.runs if run.reason == "confident"]
+    budget = true.stops.get("budget", 0.0)
+    slips = r.find(SEED, "slips 10%", engine.DEFAULT_RULE)
+    right, claimed, _ = slips.calibration
+    return [
+        "**Reading.** With model-true merchants the posterior is calibrated (confident stops are right "
+        f"{true.calibration[0]:.0%} of the time against {true.calibration[1]:.0%} claimed), so top-3 is about "
+        "the probability mass the wizard leaves on its first three causes when it stops: stopping at "
+        f"{len(confident) / len(true.runs):.0%} “confident” and {budget:.0%} at the budget, that mass, not the "
+        "question choice, bounds top-3. Raising the confidence threshold buys top-3 with questions. Merchants "
+        f"who slip more often than the engine allows for ({settings.WIZARD_SLIP:.0%}, `WIZARD_SLIP`) get "
+        f"confident answers that are right less often than claimed ({right:.0%} against {claimed:.0%} at 10% "
+        "slips); a larger slip term closes that gap at the cost of more questions for everybody.",
+    ]
 
 
 def _rules_table(r: Robustness) -> list[str]:
