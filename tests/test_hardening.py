@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from wizard import knowledge, ratelimit
+from wizard import diagnoses, knowledge, ratelimit
 from wizard.models import Answer, Diagnosis
 from wizard.position import Reply, locate
 from wizard.views import merchant
@@ -392,16 +392,19 @@ def test_random_and_tampered_requests_never_cause_a_server_error(seeded):
 def test_an_answer_based_on_a_stale_copy_of_the_diagnosis_is_refused(seeded, snapshot):
     """The race below, without threads: the diagnosis changed (another tab changed the
     first answer) between reading it and writing the next answer."""
-    diagnosis = Diagnosis.objects.create(revision=seeded)
-    first, second = (q["slug"] for q in snapshot.questions[:2])
-    assert diagnosis.record_answer(1, first, "yes", seen=0) == "recorded"
+    diagnosis = diagnoses.start(revision=seeded.number, language="zh-hans")
+    first = diagnosis.current_question
+    options = [a["slug"] for a in snapshot.questions[snapshot.question_index[first]]["answers"]]
+    assert diagnoses.answer(diagnosis, 1, first, options[0], seen=0).verdict == "recorded"
     stale = Diagnosis.objects.get(pk=diagnosis.pk)
-    assert diagnosis.record_answer(1, first, "no", seen=1) == "recorded"
+    assert diagnoses.answer(diagnosis, 1, first, options[1], seen=1).verdict == "recorded"
+    second = stale.current_question
+    option = snapshot.questions[snapshot.question_index[second]]["answers"][0]["slug"]
     with transaction.atomic():  # a transaction of its own, as in a request
-        assert stale.record_answer(2, second, "yes", seen=1) == "conflict"
+        assert diagnoses.answer(stale, 2, second, option, seen=1).verdict == "conflict"
     diagnosis.refresh_from_db()
-    assert diagnosis.given() == [(first, "no")]
-    assert list(diagnosis.answers.values_list("position", "option")) == [(1, "no")]
+    assert diagnosis.trail == [[first, options[1]]]
+    assert list(diagnosis.answers.values_list("position", "option")) == [(1, options[1])]
 
 
 @pytest.fixture

@@ -232,22 +232,36 @@ def answer(
     after = [*given[: number - 1], reply]
     fields = _standing(diagnosis, snapshot, _locate(diagnosis, snapshot, after))
     try:
-        _record(diagnosis, number, reply, by=by, fields={"trail": [list(r) for r in after], **fields})
-    except (IntegrityError, StaleDiagnosis):
+        recorded = _record(
+            diagnosis, number, reply, by=by, fields={"trail": [list(r) for r in after], **fields}
+        )
+    except IntegrityError:
+        recorded = False
+    if not recorded:
         return Submission(Verdict.CONFLICT, _reread(diagnosis))  # answered elsewhere just now
     return Submission(Verdict.RECORDED, diagnosis)
 
 
-def _record(diagnosis: Diagnosis, number: int, reply: Reply, *, by, fields: dict) -> None:
-    """The Answer row and the mirrored trail on the diagnosis, in one transaction."""
-    # No savepoint of its own: a caller's transaction rolls back whole on a clash.
+def _record(diagnosis: Diagnosis, number: int, reply: Reply, *, by, fields: dict) -> bool:
+    """The mirrored trail on the diagnosis and the Answer row, in one transaction; False
+    when the diagnosis changed since it was read (nothing is written then).
+
+    The version-checked update comes first: a concurrent answer to the same diagnosis
+    waits on its row lock and then finds the version moved, so a clash is found before
+    anything is written, and a caller's transaction stays usable (no savepoint needed).
+    """
     with transaction.atomic(savepoint=False):
-        if number <= len(diagnosis.trail):
+        previous = len(diagnosis.trail)
+        try:
+            _write(diagnosis, fields, versioned=True)
+        except StaleDiagnosis:
+            return False
+        if number <= previous:
             diagnosis.answers.filter(position__gte=number).delete()
         Answer.objects.create(
             diagnosis=diagnosis, position=number, question=reply.question, option=reply.option, answered_by=by
         )
-        _write(diagnosis, fields, versioned=True)
+    return True
 
 
 def _reread(diagnosis: Diagnosis) -> Diagnosis:
