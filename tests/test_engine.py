@@ -686,3 +686,63 @@ def test_the_expected_leader_among_the_likeliest_causes_matches_all_causes():
     full = model._per_question((model._believed * p.astype(np.float32)).max(axis=1))
     assert len(p) > engine.LEADER_CANDIDATES
     assert np.allclose(engine.expected_leader(model, p), full, atol=1e-3)
+
+
+def scoring_model(unsure=None) -> engine.Model:
+    rng = np.random.default_rng(11)
+    blocks = [rng.dirichlet(np.ones(k), size=5).T for k in (2, 3, 2, 4)]
+    return engine.Model(
+        prior=rng.uniform(0.5, 2.0, 5),
+        likelihood=blocks,
+        effort=np.array([1.0, 2.0, 1.0, 0.5]),
+        unsure=unsure,
+    )
+
+
+def brute_force_leader(model: engine.Model, p: np.ndarray, q: int) -> float:
+    return sum(float((row * p).max()) for row in model.likelihood[q])
+
+
+def test_the_expected_leader_is_the_sum_of_each_answers_best_joint_probability():
+    model = scoring_model()
+    p = engine.posterior(model, [(0, 1)])
+    expected = [brute_force_leader(model, p, q) for q in range(model.n_questions)]
+    assert engine.expected_leader(model, p) == pytest.approx(expected, abs=1e-6)
+
+
+def test_each_rule_scores_what_it_says_per_unit_of_effort_and_of_answers_to_come():
+    model = scoring_model(unsure=np.array([0.0, 0.5, 0.25, 0.0]))
+    p = engine.posterior(model, [(3, 2)])
+    gains = engine.information_gain(model, p)
+    error_drop = np.maximum(np.array([brute_force_leader(model, p, q) for q in range(4)]) - p.max(), 0.0)
+    per_effort = (1.0 - model.unsure) / model.effort
+    assert engine.question_scores(model, p, gains, "gain") == pytest.approx(gains * per_effort, abs=1e-6)
+    assert engine.question_scores(model, p, gains, "error") == pytest.approx(
+        error_drop * per_effort, abs=1e-6
+    )
+    hybrid = (gains + engine.HYBRID_WEIGHT * error_drop) * per_effort
+    assert engine.question_scores(model, p, gains, "hybrid") == pytest.approx(hybrid, abs=1e-6)
+
+
+def test_the_likeliest_causes_are_the_ones_searched_for_the_leader():
+    rng = np.random.default_rng(8)
+    blocks = [rng.dirichlet(np.ones(3), size=300).T for _ in range(6)]
+    model = engine.Model(prior=np.ones(300), likelihood=blocks, effort=np.ones(6))
+    p = np.full(300, 1e-9)
+    p[rng.choice(300, size=20, replace=False)] = rng.uniform(0.5, 1.0, 20)
+    p /= p.sum()
+    expected = [brute_force_leader(model, p, q) for q in range(6)]
+    assert engine.expected_leader(model, p) == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_safety_check_is_the_second_question_even_when_more_remain_to_ask():
+    rng = np.random.default_rng(3)
+    model = engine.Model(
+        prior=np.ones(6),
+        likelihood=[rng.dirichlet(np.ones(2), size=6).T for _ in range(8)],
+        effort=np.ones(8),
+    )
+    first = engine.next_step(model, [], early=[7])
+    assert first.question != 7
+    second = engine.next_step(model, [(first.question, 0)], early=[7], confidence=1.1)
+    assert second.question == 7

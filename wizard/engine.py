@@ -261,9 +261,10 @@ def next_step(
     them are asked beyond it. ``early`` questions (a safety check) are asked once
     ``early_after`` questions were, and always before the questions stop.
     """
-    step = _choose(model, answers, set(asked), confidence, budget, unsure_allowance, min_gain, failed, rule)
-    pending = [q for q in early if q not in set(asked) | {q for q, _ in answers}]
-    if pending and (step.question is None or len(set(asked)) >= early_after):
+    asked = set(asked) | {q for q, _ in answers}
+    step = _choose(model, answers, asked, confidence, budget, unsure_allowance, min_gain, failed, rule)
+    pending = [q for q in early if q not in asked]
+    if pending and (step.question is None or len(asked) >= early_after):
         return Step(step.posterior, pending[0], step.gains, "ask")
     return step
 
