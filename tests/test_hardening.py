@@ -414,7 +414,7 @@ def committed_diagnosis(django_db_setup, django_db_blocker):
         pytest.skip("concurrency is tested on PostgreSQL (make test-postgres)")
     with django_db_blocker.unblock():
         revision = ensure_seed()
-        diagnosis = Diagnosis.objects.create(revision=revision)
+        diagnosis = diagnoses.start(revision=revision.number, language="zh-hans")
         try:
             yield diagnosis
         finally:
