@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError
 
 from tests.conftest import make_payload
-from wizard import content, interchange
+from wizard import content, interchange, knowledge
 from wizard.models import (
     Category,
     Cause,
@@ -117,7 +117,7 @@ def exported() -> dict:
 def without_drafts(payload: dict) -> dict:
     """The export of ``drafts`` less everything the fixture added."""
     drafted = {"draft-reflash", "draft-firmware", "draft-screen-colour", "draft-red", "acme-pay"}
-    for kind in interchange.KINDS:
+    for kind in knowledge.KINDS:
         payload[kind] = [
             e for e in payload[kind] if e["slug"] not in drafted and not e["slug"].startswith("draft-")
         ]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from django.utils.translation import gettext as _
 
-from .knowledge import STRENGTHS, Snapshot
+from .knowledge import SINGULAR, STRENGTHS, Snapshot
 
 Payload = dict[str, Any]
 
@@ -197,16 +197,6 @@ def solutions_are_linked(payload: Payload) -> Iterator[Finding]:
     linked = {slug for c in payload["causes"] for slug in c["solutions"]}
     for slug in sorted(_slugs(payload, "solutions") - linked):
         yield warning("solution", slug, _("No cause links to this solution."))
-
-
-SINGULAR = {
-    "categories": "category",
-    "providers": "provider",
-    "symptoms": "symptom",
-    "solutions": "solution",
-    "causes": "cause",
-    "questions": "question",
-}
 
 
 def texts_have_english(payload: Payload) -> Iterator[Finding]:

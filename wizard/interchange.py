@@ -28,11 +28,11 @@ from django.db import DatabaseError, transaction
 from jsonschema import Draft202012Validator, ValidationError
 
 from . import content
+from .knowledge import KINDS
 from .models import Option, Question
 
 # Shipped inside the app, so that the checks do not depend on the docs being deployed.
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "knowledge.schema.json"
-KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
 FLAGGED = ("solutions", "causes", "questions")  # the kinds with an is_published flag
 Location = tuple[str | int, ...]  # a place in the file: keys and list indexes
 

@@ -31,6 +31,16 @@ VERSION = 1
 LANGUAGES = ("zh-hans", "en")
 STRENGTHS = {choice.name.lower(): float(choice.value) for choice in Strength}
 UNSURE = "unsure"
+# The kinds of content a knowledge file holds, in the order they refer to each other.
+KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
+SINGULAR = {
+    "categories": "category",
+    "providers": "provider",
+    "symptoms": "symptom",
+    "solutions": "solution",
+    "causes": "cause",
+    "questions": "question",
+}
 FIRST_STEP_EFFICACY = 0.7
 LATER_STEP_FACTOR = 0.85
 

@@ -21,18 +21,9 @@ from django.utils.translation import gettext as _
 
 from . import engine
 from .checks import Finding, check_payload
-from .knowledge import Snapshot, get_snapshot, text
+from .knowledge import KINDS, SINGULAR, Snapshot, get_snapshot, text
 from .position import rules
 
-KINDS = ("categories", "providers", "symptoms", "solutions", "causes", "questions")
-SINGULAR = {
-    "categories": "category",
-    "providers": "provider",
-    "symptoms": "symptom",
-    "solutions": "solution",
-    "causes": "cause",
-    "questions": "question",
-}
 # Two causes are "twins" when answering every question is expected to give less than this
 # many nats of evidence beyond what the confidence threshold and their priors demand.
 TWIN_MARGIN = 2.0
