@@ -237,7 +237,9 @@ AXES_CLIENT_IP_CALLABLE = "wizard.ratelimit.client_address"
 # How many proxies (load balancer, nginx) sit in front of the app servers and append to
 # X-Forwarded-For. 0 uses the socket's address; the right-most N-th entry otherwise, the
 # one the outermost trusted proxy wrote (entries left of it can be forged by the client).
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0, minimum=0)
+# Off unless configured: trusting a proxy that is not there lets every client choose the
+# address its rate limits and lockouts are counted against.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 # Per client address, "count/seconds"; wizard/ratelimit.py. Starting a diagnosis is rare
 # for a real merchant; answers are up to WIZARD_QUESTION_BUDGET a diagnosis, plus changed
@@ -303,6 +305,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Pages carry the token in their forms and in <body hx-headers>; no script reads the cookie.
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+# The language switch is a form; no script reads its cookie either.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -312,6 +317,7 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
     # Load balancers probe over plain HTTP on the private network.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]

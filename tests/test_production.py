@@ -97,6 +97,7 @@ print(json.dumps({
     "session_httponly": s.SESSION_COOKIE_HTTPONLY,
     "csrf_secure": s.CSRF_COOKIE_SECURE,
     "csrf_httponly": s.CSRF_COOKIE_HTTPONLY,
+    "language_cookie": [s.LANGUAGE_COOKIE_SECURE, s.LANGUAGE_COOKIE_HTTPONLY, s.LANGUAGE_COOKIE_SAMESITE],
     "cache": s.CACHES["default"]["BACKEND"],
     "database": s.DATABASES["default"]["ENGINE"],
     "health_checks": s.DATABASES["default"].get("CONN_HEALTH_CHECKS"),
@@ -122,12 +123,13 @@ def test_production_settings_are_hardened():
         "session_httponly": True,
         "csrf_secure": True,
         "csrf_httponly": True,
+        "language_cookie": [True, True, "Lax"],
         "cache": "django.core.cache.backends.redis.RedisCache",
         "database": "django.db.backends.postgresql",
         "health_checks": True,
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
         "axes_ip": "client_address",
-        "proxies": 1,
+        "proxies": 0,  # off until TRUSTED_PROXY_COUNT says a proxy is there
         "exempt": [],
     }
 

@@ -19,6 +19,7 @@ from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import diagnoses, flow
@@ -45,7 +46,11 @@ def is_agent(user) -> bool:
 
 
 def agent_required(view):
+    """Agents only; and every console page holds personal data (callers' numbers, notes),
+    so no browser or proxy keeps a copy of it."""
+
     @wraps(view)
+    @never_cache
     def wrapper(request: HtmxHttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), reverse("wizard:agent-login"))

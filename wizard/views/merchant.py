@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from .. import diagnoses, flow, review
@@ -198,6 +199,7 @@ def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(_result_url(diagnosis))
 
 
+@never_cache
 @require_GET
 @with_diagnosis
 def result(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
@@ -267,6 +269,7 @@ def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(_step_url(diagnosis, len(diagnosis.trail) + 1))
 
 
+@never_cache
 @rate_limit("escalate")
 @require_http_methods(["GET", "POST"])
 @with_diagnosis
@@ -301,6 +304,7 @@ def _transcript(diagnosis: Diagnosis, lang: str) -> str:
     return flow.case_summary(diagnosis, snapshot, position, lang, rows=rows)
 
 
+@never_cache
 @require_GET
 def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpResponse:
     diagnosis = find_diagnosis(code)
