@@ -277,15 +277,44 @@ def _choose(model, answers, asked, confidence, budget, unsure_allowance, min_gai
     if asked:
         open_[list(asked)] = False
         gains[~open_] = 0.0
-    if p.max() >= confidence:
-        return Step(p, None, gains, "confident")
-    if len(answers) >= budget or len(asked) >= budget + unsure_allowance:
-        return Step(p, None, gains, "budget")
     worth_asking = open_ & (gains >= min_gain)
-    if not worth_asking.any():
-        return Step(p, None, gains, "exhausted")
+    reason = stop_reason(
+        p,
+        worth_asking.any(),
+        answered=len(answers),
+        asked=len(asked),
+        confidence=confidence,
+        budget=budget,
+        unsure_allowance=unsure_allowance,
+    )
+    if reason is not None:
+        return Step(p, None, gains, reason)
     score = np.where(worth_asking, question_scores(model, p, gains, rule), -np.inf)
     return Step(p, int(np.argmax(score)), gains, "ask")
+
+
+def stop_reason(
+    p: np.ndarray,
+    any_worth_asking: bool,
+    *,
+    answered: int,
+    asked: int,
+    confidence: float,
+    budget: int,
+    unsure_allowance: int,
+) -> str | None:
+    """Why the questions stop here — "confident", "budget" or "exhausted" — or None.
+
+    ``answered`` counts answers with evidence, ``asked`` every question put, "not sure"
+    included; ``any_worth_asking`` whether an open question still gains enough.
+    """
+    if p.max() >= confidence:
+        return "confident"
+    if answered >= budget or asked >= budget + unsure_allowance:
+        return "budget"
+    if not any_worth_asking:
+        return "exhausted"
+    return None
 
 
 def ranking(p: np.ndarray) -> list[int]:

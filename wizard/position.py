@@ -84,12 +84,18 @@ class Position:
         return snapshot.causes[int(self.posterior.argmax())]["slug"]
 
     def could_continue(self, limits: Limits) -> bool:
-        """Whether, within ``limits``, another question would still be worth asking."""
-        if self.posterior.max() >= limits.confidence or len(self.evidence) >= limits.budget:
-            return False
-        if len(self.asked) >= limits.budget + settings.WIZARD_UNSURE_ALLOWANCE:
-            return False
-        return bool((self.step.gains >= settings.WIZARD_MIN_GAIN_BITS).any())
+        """Whether, within ``limits``, another question would still be worth asking: the
+        engine's own stopping rule, on this position (asked questions have no gain)."""
+        reason = engine.stop_reason(
+            self.posterior,
+            bool((self.step.gains >= settings.WIZARD_MIN_GAIN_BITS).any()),
+            answered=len(self.evidence),
+            asked=len(self.asked),
+            confidence=limits.confidence,
+            budget=limits.budget,
+            unsure_allowance=settings.WIZARD_UNSURE_ALLOWANCE,
+        )
+        return reason is None
 
 
 def failed_steps(snapshot: Snapshot, tried: Sequence[str]) -> list[int]:
