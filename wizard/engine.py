@@ -60,9 +60,6 @@ class Ragged:
             return self.blocks[key[0]][key[1:]]
         return self.blocks[key]
 
-    def __len__(self) -> int:
-        return len(self.blocks)
-
     @property
     def nbytes(self) -> int:
         return sum(block.nbytes for block in self.blocks)

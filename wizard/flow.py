@@ -253,7 +253,6 @@ def remedies(
                     "is_escalation": solution["is_escalation"],
                     "cause": cause,
                     "cause_percent": round(float(p[c]) * 100),
-                    "fixes": [cause["title"]],
                 }
             )
     return solutions

@@ -230,7 +230,6 @@ def _console(
         "summary": flow.case_summary(diagnosis, snapshot, position, lang, rows=rows),
         "error": error,
         "hazards": flow.hazard_warnings(snapshot, given, lang),
-        "stop": position.stop,
     }
     return page(request, "agent/console.html", context, status=status)
 
