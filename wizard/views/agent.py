@@ -30,7 +30,10 @@ from ..models import Diagnosis, Ticket
 from ..ratelimit import address_key, client_address, exhausted, hit
 from .common import (
     HtmxHttpRequest,
+    answer_rows,
+    case_summary,
     find_diagnosis,
+    hazards_of,
     is_ticket_reference,
     language,
     page,
@@ -198,7 +201,7 @@ def _console(
     outcome and the summary to copy."""
     snapshot = get_snapshot(diagnosis.revision_id)
     lang = language()
-    rows = _answer_rows(diagnosis)
+    rows = answer_rows(diagnosis)
     position = diagnoses.position(diagnosis, snapshot)
     given = position.replies
     number = len(given) + 1 if number is None else max(1, min(number, len(given) + 1))
@@ -232,10 +235,6 @@ def _console(
         "hazards": flow.hazard_warnings(snapshot, given, lang),
     }
     return page(request, "agent/console.html", context, status=status)
-
-
-def _answer_rows(diagnosis: Diagnosis) -> list:
-    return list(diagnosis.answers.select_related("answered_by").order_by("position"))
 
 
 @require_GET
@@ -326,10 +325,7 @@ def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @agent_required
 @with_case
 def summary(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
-    snapshot = get_snapshot(diagnosis.revision_id)
-    position = diagnoses.position(diagnosis, snapshot)
-    text_ = flow.case_summary(diagnosis, snapshot, position, language(), rows=_answer_rows(diagnosis))
-    response = HttpResponse(text_, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(case_summary(diagnosis, language()), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="case-{diagnosis.code}.txt"'
     return response
 
@@ -379,8 +375,4 @@ def _find_ticket(reference: str) -> Ticket | None:
 
 
 def _ticket_context(ticket: Ticket) -> dict:
-    diagnosis = ticket.diagnosis
-    hazards = flow.hazard_warnings(
-        get_snapshot(diagnosis.revision_id), diagnoses.replies(diagnosis), language()
-    )
-    return {"ticket": ticket, "statuses": Ticket.Status.choices, "hazards": hazards}
+    return {"ticket": ticket, "statuses": Ticket.Status.choices, "hazards": hazards_of(ticket.diagnosis)}

@@ -9,7 +9,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django_htmx.middleware import HtmxDetails
 
-from ..models import CODE_ALPHABET, CODE_LENGTH, Diagnosis, Ticket, normalise_case_code
+from .. import diagnoses, flow
+from ..knowledge import get_snapshot
+from ..models import CODE_ALPHABET, CODE_LENGTH, Answer, Diagnosis, Ticket, normalise_case_code
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -75,3 +77,20 @@ def small_number(text: str, maximum: int = 1_000_000) -> int | None:
         return None
     number = int(text)
     return number if number <= maximum else None
+
+
+def answer_rows(diagnosis: Diagnosis) -> list[Answer]:
+    """The stored answers in order, with who gave them."""
+    return list(diagnosis.answers.select_related("answered_by").order_by("position"))
+
+
+def case_summary(diagnosis: Diagnosis, lang: str) -> str:
+    """The plain-text summary of a case, for a ticket or a download."""
+    snapshot = get_snapshot(diagnosis.revision_id)
+    position = diagnoses.position(diagnosis, snapshot)
+    return flow.case_summary(diagnosis, snapshot, position, lang, rows=answer_rows(diagnosis))
+
+
+def hazards_of(diagnosis: Diagnosis) -> list[dict[str, str]]:
+    """The dangers reported in this case, for the warning on top of any page about it."""
+    return flow.hazard_warnings(get_snapshot(diagnosis.revision_id), diagnoses.replies(diagnosis), language())

@@ -26,7 +26,16 @@ from ..knowledge import UNSURE, Snapshot, get_snapshot, latest_revision_number, 
 from ..models import Diagnosis
 from ..position import Limits, locate
 from ..ratelimit import rate_limit
-from .common import HtmxHttpRequest, find_diagnosis, is_ticket_reference, language, page, see_other
+from .common import (
+    HtmxHttpRequest,
+    case_summary,
+    find_diagnosis,
+    hazards_of,
+    is_ticket_reference,
+    language,
+    page,
+    see_other,
+)
 
 
 def not_found(request: HtmxHttpRequest, code: str = "") -> HttpResponse:
@@ -286,22 +295,13 @@ def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     contact = dict(form.cleaned_data)
     token = contact.pop("token")
     ticket = diagnoses.escalate(
-        diagnosis, token=token, transcript=_transcript(diagnosis, diagnosis.language), contact=contact
+        diagnosis, token=token, transcript=case_summary(diagnosis, diagnosis.language), contact=contact
     )
     return see_other(reverse("wizard:escalated", args=[diagnosis.code, ticket.reference]))
 
 
 def _escalate_context(diagnosis: Diagnosis, form: EscalationForm) -> dict:
-    snapshot = get_snapshot(diagnosis.revision_id)
-    hazards = flow.hazard_warnings(snapshot, diagnoses.replies(diagnosis), language())
-    return {"diagnosis": diagnosis, "form": form, "hazards": hazards}
-
-
-def _transcript(diagnosis: Diagnosis, lang: str) -> str:
-    snapshot = get_snapshot(diagnosis.revision_id)
-    position = diagnoses.position(diagnosis, snapshot)
-    rows = list(diagnosis.answers.select_related("answered_by").order_by("position"))
-    return flow.case_summary(diagnosis, snapshot, position, lang, rows=rows)
+    return {"diagnosis": diagnosis, "form": form, "hazards": hazards_of(diagnosis)}
 
 
 @never_cache
@@ -313,12 +313,8 @@ def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpRespon
         ticket = diagnosis.tickets.filter(reference=reference).first()
     if ticket is None:
         return not_found(request, code)
-    hazards = flow.hazard_warnings(
-        get_snapshot(diagnosis.revision_id), diagnoses.replies(diagnosis), language()
-    )
-    return page(
-        request, "wizard/escalated.html", {"diagnosis": diagnosis, "ticket": ticket, "hazards": hazards}
-    )
+    context = {"diagnosis": diagnosis, "ticket": ticket, "hazards": hazards_of(diagnosis)}
+    return page(request, "wizard/escalated.html", context)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
