@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.test import override_settings
 from django.utils import translation
 
 from wizard import flow, review
@@ -108,11 +107,16 @@ def test_steps_are_only_for_causes_that_still_matter(plan_snapshot):
 
 @pytest.fixture
 def hazard_snapshot() -> Snapshot:
+    return Snapshot.from_payload(0, hazard_payload())
+
+
+def hazard_payload() -> dict:
+    """A terminal fault with a hazard (a swollen battery) beside a network problem."""
     payload = make_payload({"hw": {"s-hw": "often", "swollen": "sometimes"}, "net": {"s-net": "always"}})
     for symptom in payload["symptoms"]:
         if symptom["slug"] == "swollen":
             symptom["hazard"] = {"zh-hans": "停止使用并拔掉电源。", "en": "Stop using it and unplug it."}
-    return Snapshot.from_payload(0, payload)
+    return payload
 
 
 def test_the_safety_check_is_the_second_question(hazard_snapshot):
@@ -132,25 +136,22 @@ def test_a_reported_hazard_is_warned_about_whatever_the_ranking(hazard_snapshot)
     assert flow.hazard_warnings(hazard_snapshot, [Reply("q-swollen", "no")], "en") == []
 
 
-@override_settings(WIZARD_SLIP=0.0)
-def test_the_slip_comes_from_the_settings(hazard_snapshot):
+def test_the_slip_comes_from_the_settings(settings):
+    # Not the engine's own default of no slips: a value only the settings can have given.
+    settings.WIZARD_SLIP = 0.23
     payload = make_payload({"a": {"s": "always"}, "b": {"s": "never"}})
-    assert Snapshot.from_payload(0, payload).model.slip == 0.0
+    assert Snapshot.from_payload(0, payload).model.slip == pytest.approx(0.23)
 
 
 # --- What merchants and agents see -------------------------------------------------------
 
 
 @pytest.fixture
-def hazard_site(db, hazard_snapshot):
+def hazard_site(db):
     from wizard import publishing
     from wizard.content import load_payload
 
-    payload = make_payload({"hw": {"s-hw": "often", "swollen": "sometimes"}, "net": {"s-net": "always"}})
-    for symptom in payload["symptoms"]:
-        if symptom["slug"] == "swollen":
-            symptom["hazard"] = {"zh-hans": "停止使用并拔掉电源。", "en": "Stop using it and unplug it."}
-    load_payload(payload, replace=True)
+    load_payload(hazard_payload(), replace=True)
     revision, _ = publishing.publish()
     return revision
 
@@ -273,17 +274,19 @@ def likeliest_replies(snapshot: Snapshot, cause: str, *, skip: tuple[str, ...] =
 
 
 @pytest.mark.parametrize("cause", ["misoperation", "hardware-fault", "network-problem", "fee-rate-adjusted"])
-def test_one_contrary_answer_never_rules_a_cause_out(cause):
+def test_a_cause_comes_back_first_after_its_least_likely_answer(cause):
+    """The story from the issue, on the seed: one answer the knowledge calls least likely
+    for the cause, then the cause's other signs. (That no single answer can rule a cause
+    out is the slip term's job, tested on the engine: tests/test_engine.py.)"""
     snapshot = seed_snapshot()
     c = snapshot.cause_index[cause]
-    first = next(i for i, q in enumerate(snapshot.questions) if q["slug"] == "upgrade-outcome")
-    contrary = snapshot.questions[first]["answers"][int(snapshot.model.likelihood[first][:, c].argmin())][
-        "slug"
-    ]
-    replies = [
-        Reply("upgrade-outcome", contrary),
-        *likeliest_replies(snapshot, cause, skip=("upgrade-outcome",)),
-    ]
+    q, a = min(
+        ((q, a) for q in range(snapshot.model.n_questions) for a in range(snapshot.model.counts[q])),
+        key=lambda qa: snapshot.model.likelihood[qa[0]][qa[1], c],
+    )
+    question = snapshot.questions[q]
+    contrary = Reply(question["slug"], question["answers"][a]["slug"])
+    replies = [contrary, *likeliest_replies(snapshot, cause, skip=(question["slug"],))]
     assert snapshot.causes[int(locate(snapshot, replies).posterior.argmax())]["slug"] == cause
 
 
