@@ -68,9 +68,7 @@ def simulate_cause(
     answers: list[engine.Evidence] = []
     transcript = []
     while len(answers) < limit:
-        step = engine.next_step(
-            model, answers, confidence=settings.WIZARD_CONFIDENCE, budget=settings.WIZARD_QUESTION_BUDGET
-        )
+        step = engine.next_step(model, answers, **rules(snapshot))
         if step.question is None:
             break
         question = snapshot.questions[step.question]
