@@ -622,11 +622,21 @@ def test_with_slips_no_single_answer_rules_a_cause_out():
     assert engine.ranking(p)[0] == 1
 
 
-def test_slips_spread_over_the_other_answers():
+def test_a_slip_changes_the_answer():
+    # A merchant who slips one answer in five says "no" one time in five when the truth
+    # is "yes": the engine must believe as much, not half of it (a slip to "any answer",
+    # the same one included, made yes/no questions look twice as reliable as they are).
     model = certain_twins(0.2)
     believed = model.believed(0)
     assert believed.sum(axis=0) == pytest.approx([1.0, 1.0])
-    assert believed[1, 0] == pytest.approx(0.8 * 0.05 + 0.1)
+    assert believed[1, 0] == pytest.approx(0.8 * 0.05 + 0.2 * 0.95)
+
+
+def test_slips_spread_over_the_other_answers():
+    likelihood = [np.array([[1.0, 0.2], [0.0, 0.3], [0.0, 0.5]])]
+    model = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(1), slip=0.2)
+    assert model.believed(0)[:, 0] == pytest.approx([0.8, 0.1, 0.1])
+    assert model.believed(0).sum(axis=0) == pytest.approx([1.0, 1.0])
 
 
 @pytest.mark.parametrize("slip", [-0.1, 0.5, 0.9])

@@ -8,7 +8,8 @@ from one published knowledge revision:
   gives answer ``a`` to question ``q``, as the knowledge states it. Questions have
   different numbers of answers; they are stored one row per answer, without padding;
 - ``slip``: the chance that any one answer is a mistake (a slip of the finger, a
-  misread screen, a world that differs from the knowledge). The engine believes answers
+  misread screen, a world that differs from the knowledge): another answer than the
+  merchant's, any of them alike. The engine believes answers
   through it, so no single answer rules a cause out for good: "never" means "very
   unlikely", not impossible;
 - ``effort[q]``: how hard question ``q`` is to answer (1.0 is a plain question), and
@@ -43,7 +44,7 @@ SLIP = 0.1  # the chance that any one answer is a mistake
 
 # How the next question is chosen (see :func:`question_scores`).
 Rule = Literal["gain", "error", "hybrid"]
-DEFAULT_RULE: Rule = "hybrid"
+DEFAULT_RULE: Rule = "gain"
 # In the "hybrid" rule, one point of expected error drop is worth this many bits of gain.
 HYBRID_WEIGHT = 2.0
 
@@ -102,9 +103,11 @@ class Model:
         stated = (
             np.concatenate(blocks).astype(np.float32) if blocks else np.zeros((0, prior.shape[0]), np.float32)
         )
-        # What the engine believes of an answer: the stated chance, or a slip to any answer.
-        per_row = np.repeat(counts, counts).astype(np.float32)[:, None] if n_q else 1.0
-        believed = (1.0 - self.slip) * stated + np.float32(self.slip) / per_row
+        # What the engine believes of an answer: the stated chance, kept, or a slip from
+        # another answer to this one. A slip always changes the answer: with two answers,
+        # a slip of 10% flips one answer in ten, not one in twenty.
+        others = np.maximum(np.repeat(counts, counts) - 1, 1).astype(np.float32)[:, None] if n_q else 1.0
+        believed = (1.0 - self.slip) * stated + np.float32(self.slip) * (1.0 - stated) / others
         with np.errstate(divide="ignore", invalid="ignore"):
             plogp = np.where(believed > 0, believed * np.log2(believed), 0.0)
         unsure = np.zeros(n_q) if self.unsure is None else np.clip(np.asarray(self.unsure, float), 0.0, 0.95)
