@@ -116,19 +116,20 @@ def robustness_section(r: Robustness) -> list[str]:
 def _reading(r: Robustness) -> list[str]:
     """What the seed's misses mean, with this run's numbers."""
     true = r.find(SEED, "model-true", engine.DEFAULT_RULE)
-    confident = [run for run in true.runs if run.reason == "confident"]
     budget = true.stops.get("budget", 0.0)
-    slips = r.find(SEED, "slips 10%", engine.DEFAULT_RULE)
-    right, claimed, _ = slips.calibration
+    slips = {name: r.find(SEED, name, engine.DEFAULT_RULE).calibration for name in ("slips 10%", "slips 20%")}
+    (right10, claimed10, _), (right20, claimed20, _) = slips["slips 10%"], slips["slips 20%"]
     return [
-        "**Reading.** With model-true merchants the posterior is calibrated (confident stops are right "
-        f"{true.calibration[0]:.0%} of the time against {true.calibration[1]:.0%} claimed), so top-3 is about "
-        "the probability mass the wizard leaves on its first three causes when it stops: stopping at "
-        f"{len(confident) / len(true.runs):.0%} “confident” and {budget:.0%} at the budget, that mass, not the "
-        "question choice, bounds top-3. Raising the confidence threshold buys top-3 with questions. Merchants "
-        f"who slip more often than the engine allows for ({settings.WIZARD_SLIP:.0%}, `WIZARD_SLIP`) get "
-        f"confident answers that are right less often than claimed ({right:.0%} against {claimed:.0%} at 10% "
-        "slips); a larger slip term closes that gap at the cost of more questions for everybody.",
+        f"**Reading.** The engine believes one answer in {1 / settings.WIZARD_SLIP:.0f} may be a slip "
+        f"(`WIZARD_SLIP`). Merchants who slip that often get “confident” answers that are right {right10:.0%} "
+        f"of the time against {claimed10:.0%} claimed. Model-true merchants never slip, so the engine is "
+        f"cautious with them (right {true.calibration[0]:.0%} against {true.calibration[1]:.0%} claimed), and "
+        f"the caution costs questions: their mean of {true.mean_questions:.1f} includes the safety check "
+        f"every merchant answers, and the {budget:.0%} of them who reach the budget answer 15. Merchants who "
+        f"slip twice as often as the engine believes are right {right20:.0%} against {claimed20:.0%}: a few "
+        "answers cannot tell a careless merchant from a careful one. Top-3 is bounded by the probability "
+        "the wizard leaves on its first three causes when it stops; raising the confidence threshold buys "
+        "it with questions.",
     ]
 
 
