@@ -1,0 +1,661 @@
+"""Understanding a merchant's own words: which symptoms a description says are there, or not.
+
+A merchant types what happened, or what the screen says. A :class:`Phrasebook`, built
+once from each symptom's phrases (keywords, the way merchants say it, on-screen
+messages, error codes; in Chinese and English), reads the text and returns
+:class:`Fact` s: a symptom ``present`` or ``absent``. Nothing here decides anything: the
+merchant confirms the facts before they become answers.
+
+How a text is read:
+
+1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``) and
+   cut into words: Chinese by jieba, with every phrase in its user dictionary so that a
+   phrase is one word and a phrase inside an ordinary word ("进水" in "进水果") is not
+   a match; English by a small tokenizer that expands "can't" to "can not".
+2. Split into clauses at punctuation and at "but/但是": a negation never crosses one.
+3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
+   that "刷卡一直失败" reads like "刷卡失败" and "the card can't be read" like "card can
+   not be read".
+4. Every phrase is scored against every clause by RapidFuzz (``partial_ratio``), which
+   tolerates a typo in longer phrases ("authorizaton code") and mixed Chinese and English;
+   a candidate must then cover whole words.
+5. Polarity. A negator just before a phrase ("没有装别的软件", "no error") makes it
+   absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
+   can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
+   carries over a list ("没有鼓包、冒烟或进水"). "网络正常", "wifi works", "the screen is
+   fine" are read through *topics*: a phrase without its fault words ("网络不好" →
+   "网络") followed by a "works fine" word makes the symptom absent, never present.
+6. One fact per symptom (the best-scoring reading), at most one present per group of
+   mutually exclusive symptoms, in the order of the text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal, NamedTuple
+
+import jieba
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+# jieba logs its dictionary loading at DEBUG to its own stderr handler.
+jieba.setLogLevel(logging.WARNING)
+
+Polarity = Literal["present", "absent"]
+
+# Only the start of a long text is read: the facts a merchant confirms are few, and the
+# cost stays bounded whatever is pasted into the box.
+MAX_CHARS = 2000
+
+
+def wordset(text: str) -> frozenset[str]:
+    """A set of words written the short way, separated by spaces."""
+    return frozenset(text.split())
+
+
+# --- Vocabulary. Tokens are compared after normalisation (lower case, "can't" → "can not").
+
+# A negator just before a phrase makes it absent.
+NEGATORS = wordset(
+    "不 没 没有 未 无 别 不是 并不 并没 并没有 并非 非 从没 从没有 从来没 从来没有 从未 不曾 "
+    "no not never without none nothing nor neither nobody"
+)
+# ...and at the very end of a clause, after the phrase ("鼓包没有").
+AFTER_NEGATORS = wordset("没 没有 无 不是 none no not")
+# After a negator these words say "I don't know", not "it is not so".
+UNSURE_AFTER_NEGATOR = wordset("确定 清楚 sure certain")
+KNOW_AFTER_NEGATOR = wordset("知道 懂 know")
+# A phrase after one of these is a question or a guess, not a statement: no fact.
+UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如果 要是 假如 whether maybe perhaps if")
+# How far back a negator reaches: Chinese puts it right before the verb ("没装过"), but a
+# few words may stand between ("没有人动过设置"); English a little further ("did not see
+# any error" → "not see error").
+BRIDGES = wordset("人 再 怎么 被 有 给 把 太 一点 一次 那么 这么 动 碰")
+LATIN_REACH = 3
+# A negation does not reach past these ("没多久就死机", "no idea why it can't read").
+BARRIERS = wordset(
+    "为什么 因为 所以 之后 以后 然后 结果 后来 以前 之前 多久 几天 一会 一会儿 一下子 "
+    "why because since when after before then until so idea"
+)
+# Links of a list: a negation before its first item, or after its last, covers them all.
+COORDINATORS = wordset("、 / & + 和 或 或者 及 与 跟 以及 and or nor")
+# A new clause starts after these (the merchant turns to something else).
+CONTRASTS = wordset("但 但是 可是 不过 然而 却 只是 but however although though except whereas")
+# Words that are skipped when matching (on both sides, so phrases may contain them).
+FILLERS = wordset(
+    "了 的 地 着 过 呢 啊 呀 吧 哦 啦 哈 嗯 呃 额 一直 总是 都 也 还 还是 又 就 很 非常 特别 有点 有些 太 挺 "
+    "已经 现在 我 我们 我的 它 这 这个 那个 这台 那台 任何 什么 啥 请问 麻烦 您好 你好 谢谢 "
+    "the a an is are was were am be been being it its my our your this that these those i we "
+    "me us do does did has have had will would could should just really very still also too "
+    "please now any some"
+)
+# "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
+FINE = wordset(
+    "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 没毛病 "
+    "ok okay fine work working normal normally good well alright stable"
+)
+FINE_PAIRS = frozenset({("没", "问题"), ("没有", "问题"), ("没", "毛病"), ("no", "problem"), ("no", "issue")})
+# Words that may stand between a topic and its "works fine" word ("网络都很正常").
+FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
+# A Chinese phrase may match with one character wrong, but not one of these.
+NEGATION_CHARACTERS = frozenset("不没无未非别否能")
+# Question marks inside a clause: "网络正常吗" asks, it does not tell.
+QUESTION_WORDS = wordset("吗 么 嘛")
+# A topic is a phrase without the fault words at its end ("网络不好" → "网络", "wifi not
+# working" → "wifi", "屏幕碎了" → "屏幕"), and without a negator at its start ("没有网络
+# 信号" → "网络信号"). Only a phrase that ends in a fault has a topic: "没收到通知" or
+# "no damage" say that something did not happen, and "通知正常" would mean nothing.
+TOPIC_HEADS = wordset("没 没有 无 不 不能 无法 没法 未 别 no not never can cannot unable to")
+TOPIC_TAILS = wordset(
+    "不好 差 很差 坏 坏了 碎 裂 失败 超时 欠费 鼓包 鼓起来 发烫 冒烟 进水 乱码 花屏 不行 不通 不稳定 "
+    "错误 异常 故障 出错 报错 断 断了 不上 打叉 问题 有问题 没反应 no not never down "
+    "error failed failure broken dead cracked garbled frozen stuck lost bad poor weak timeout swollen "
+    "bulging hot overheating stopped issue problem"
+)
+# A topic this general says nothing about any one symptom ("机器正常", "有时候好").
+GENERIC_TOPICS = wordset(
+    "pos pos机 机器 机子 设备 终端 收款 刷卡机 东西 问题 情况 有时候 有时 偶尔 每次 经常 老是 时候 "
+    "次次 terminal machine device reader app it sometime alway time completely"
+)
+# English contractions, so that "can't", "cant" and "cannot" read alike.
+CONTRACTIONS = {
+    "can't": ("can", "not"),
+    "cant": ("can", "not"),
+    "cannot": ("can", "not"),
+    "won't": ("will", "not"),
+    "wont": ("will", "not"),
+    "ain't": ("is", "not"),
+}
+NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
+
+_RUN = re.compile(
+    r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+    r"|(?P<latin>\d+(?:\.\d+)+|[a-z0-9]+(?:['\-][a-z0-9]+)*)"
+    r"|(?P<coord>[、/&+])"
+    r"|(?P<stop>[.!?;:。…\n|~,]+)"
+)
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What a text says about one symptom, for the merchant to confirm."""
+
+    symptom: str
+    polarity: Polarity
+    phrase: str  # the phrase that matched, as written in the phrasebook
+    excerpt: str  # the words of the (normalised) text it matched, with the negation if any
+
+
+class Token(NamedTuple):
+    text: str
+    start: int  # offsets in the normalised text
+    end: int
+    kind: str  # "han", "latin", "coord" or "stop"
+
+
+@dataclass(frozen=True)
+class Clause:
+    """The content words of one clause, and the same words joined for fuzzy matching:
+    Chinese without spaces, English words with one ("pos机显示communication failed")."""
+
+    tokens: tuple[Token, ...]
+    compact: str
+    starts: tuple[int, ...]  # where each token starts in ``compact``
+    ends: tuple[int, ...]
+    question: bool
+
+
+class Phrase(NamedTuple):
+    symptom: str
+    text: str  # as written in the phrasebook
+    key: str  # compacted like a clause
+    cutoff: int  # the RapidFuzz score (0–100) a match needs
+    topic: bool  # a topic only ever says "absent", after a "works fine" word
+
+
+class Match(NamedTuple):
+    phrase: Phrase
+    clause: int
+    first: int  # token indices in the clause, inclusive
+    last: int
+    score: float
+
+
+class Reading(NamedTuple):
+    """A match with its polarity, and the span of the text that says so."""
+
+    match: Match
+    polarity: Polarity
+    first: int
+    last: int
+
+    @property
+    def rank(self) -> tuple[bool, float, int]:
+        return (not self.match.phrase.topic, self.match.score, len(self.match.phrase.key))
+
+
+# --- Normalising and cutting the text into words
+
+
+def normalise(text: str) -> str:
+    """NFKC (fullwidth letters, digits and punctuation become ordinary ones), lower
+    case, control and invisible characters out; at most ``MAX_CHARS`` characters."""
+    text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).translate(_APOSTROPHES)
+    text = _INVISIBLE.sub("", _CONTROL.sub(" ", text.replace("\t", " ")))
+    return text.lower()[:MAX_CHARS]
+
+
+def latin_words(word: str) -> tuple[str, ...]:
+    """One English word as the words it stands for: "can't" → ("can", "not"),
+    "wi-fi" → ("wifi",), "cards" → ("card",)."""
+    word = word.replace("-", "")
+    if word in CONTRACTIONS:
+        return CONTRACTIONS[word]
+    for suffix in ("n't", "nt"):
+        stem = word.removesuffix(suffix)
+        if stem != word and stem in NOT_SUFFIXED:
+            return (stem, "not")
+    word = word.split("'")[0]  # "it's" → "it", "terminal's" → "terminal"
+    return (word if word in FILLERS else singular(word),)
+
+
+def singular(word: str) -> str:
+    """A crude English singular, the same on both sides: "cards" → "card"."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
+        return word[:-1]
+    return word
+
+
+def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
+    """The normalised text's words, list links and clause stops, in order."""
+    for run in _RUN.finditer(text):
+        kind, offset = run.lastgroup, run.start()
+        if kind == "han":
+            for word, start, end in tokenizer.tokenize(run.group(), HMM=False):
+                yield Token(word, offset + start, offset + end, kind)
+        elif kind == "latin":
+            for word in latin_words(run.group()):
+                yield Token(word, offset, run.end(), kind)
+        else:
+            yield Token(run.group(), offset, run.end(), kind)
+
+
+def clauses(tokens: Iterable[Token]) -> list[Clause]:
+    """The clauses of a text, without their filler words."""
+    found: list[Clause] = []
+    current: list[Token] = []
+    for token in tokens:
+        if token.kind == "stop" or token.text in CONTRASTS:
+            found.append(make_clause(current, question="?" in token.text))
+            current = []
+        elif token.text not in FILLERS:
+            current.append(token)
+    found.append(make_clause(current, question=False))
+    return [c for c in found if c.tokens]
+
+
+def make_clause(tokens: Sequence[Token], *, question: bool) -> Clause:
+    text, starts, ends = compact(tokens)
+    question = question or any(t.text in QUESTION_WORDS for t in tokens)
+    return Clause(tuple(tokens), text, starts, ends, question)
+
+
+def compact(tokens: Sequence[Token]) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """The tokens joined: a space only between two English words or numbers."""
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position, previous_latin = 0, False
+    for token in tokens:
+        latin = token.kind == "latin"
+        if latin and previous_latin:
+            parts.append(" ")
+            position += 1
+        starts.append(position)
+        parts.append(token.text)
+        position += len(token.text)
+        ends.append(position)
+        previous_latin = latin
+    return "".join(parts), tuple(starts), tuple(ends)
+
+
+# --- The tokenizer: jieba's dictionary is loaded once per process, copied per phrasebook
+
+
+@cache
+def base_tokenizer() -> jieba.Tokenizer:
+    """jieba's own dictionary, loaded once per process (about half a second, or less
+    from jieba's cache file in the temporary directory)."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
+
+
+def phrase_tokenizer(words_to_add: Iterable[str]) -> jieba.Tokenizer:
+    """A tokenizer with the phrases as its user dictionary. It copies the base
+    dictionary (a few milliseconds) instead of adding words to the global one, so that
+    the phrasebooks of two knowledge revisions never change each other's words."""
+    base = base_tokenizer()
+    tokenizer = jieba.Tokenizer()
+    tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
+    tokenizer.initialized = True
+    for word in words_to_add:
+        tokenizer.add_word(word)
+    return tokenizer
+
+
+# --- Phrases
+
+
+def dictionary_words(run: str) -> list[str]:
+    """The words a run of Chinese characters adds to the user dictionary: the run itself,
+    or, where it holds a filler ("进水了", "装了别的软件"), the pieces between fillers
+    ("进水", "别的软件"). A dictionary word never holds a filler, so a phrase and a text
+    lose the same fillers: "进水了", "进过水" and "进水" all read "进水". Nor does it
+    hold a "works fine" word, so that "刷卡正常" stays "刷卡" + "正常" for the topics."""
+    pieces: list[str] = [""]
+    for word in base_tokenizer().lcut(run, HMM=False):
+        if word in FILLERS or word in FINE:
+            pieces.append("")
+        else:
+            pieces[-1] += word
+    return [piece for piece in pieces if len(piece) > 1]
+
+
+def cutoff(key: str) -> int:
+    """The score a phrase needs. A typo is tolerated only in a longer phrase, never in a
+    number (an error code), and a Chinese phrase needs more characters than an English
+    one: one wrong character in a four-character phrase is another phrase."""
+    if any(c.isdigit() for c in key):
+        return 100
+    if _HAN.search(key):
+        return 100 if len(key) < 6 else 83
+    if len(key) <= 4:
+        return 100
+    return 88 if len(key) <= 8 else 84
+
+
+def topic_key(text: str) -> str:
+    """What a phrase is about without the fault words at its end ("网络不好" → "网络"),
+    or "" when it ends in none, has one inside ("开不了机"), or nothing specific is left.
+    Cut with jieba's own dictionary: "网络不好" is one word of the phrasebook's."""
+    tokens = [
+        t for t in words(text, base_tokenizer()) if t.kind in ("han", "latin") and t.text not in FILLERS
+    ]
+    start, end = 0, len(tokens)
+    if end > 1 and tokens[-1].text in ("work", "working") and tokens[-2].text in TOPIC_HEADS:
+        end -= 1  # "wifi not working"; but "card payments work" says all is well
+    while start < end and tokens[start].text in TOPIC_HEADS:
+        start += 1
+    tail = end
+    while end > start and tokens[end - 1].text in TOPIC_TAILS:
+        end -= 1
+    kept = tokens[start:end]
+    if end == tail == len(tokens) or any(t.text in TOPIC_HEADS or t.text in TOPIC_TAILS for t in kept):
+        return ""
+    key = compact(kept)[0]
+    too_short = len(key) < (2 if _HAN.search(key) else 4)
+    return "" if too_short or key in GENERIC_TOPICS else key
+
+
+def compile_phrases(mapping: Mapping[str, Mapping[str, Sequence[str]]], tokenizer) -> list[Phrase]:
+    """Every usable phrase once per symptom, and the topics. A single letter, or a phrase
+    of a single Chinese character, is too vague to be evidence and is left out; but "摔了"
+    is how people say it, and counts as "摔" (a whole word, never part of one)."""
+    phrases: dict[tuple[str, str], Phrase] = {}
+    topics: dict[str, dict[str, list[Phrase]]] = {}
+    for symptom, languages in mapping.items():
+        for text in (text for texts in languages.values() for text in texts):
+            tokens = [
+                t for t in words(normalise(text), tokenizer) if t.kind != "stop" and t.text not in FILLERS
+            ]
+            key = compact(tokens)[0]
+            if len(key) < 2 and not (_HAN.match(key) and len(normalise(text).strip()) > 1):
+                continue
+            phrases.setdefault((symptom, key), Phrase(symptom, text, key, cutoff(key), topic=False))
+            topic = topic_key(normalise(text))
+            if topic:
+                topics.setdefault(topic, {}).setdefault(symptom, []).append(
+                    Phrase(symptom, text, topic, 100, True)
+                )
+    return list(phrases.values()) + [phrase for owners in topics.values() for phrase in topic_owners(owners)]
+
+
+def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
+    """A topic belongs to the symptom with the most phrases about it: "网络正常" says the
+    network is not down (four phrases), not that a payment did not time out (one)."""
+    most = max(len(phrases) for phrases in owners.values())
+    return [phrases[0] for phrases in owners.values() if len(phrases) == most]
+
+
+# --- Matching
+
+
+def locate(phrase: Phrase, index: int, clause: Clause) -> Match | None:
+    """Where ``phrase`` is in ``clause``, widened to whole words and scored again, so
+    that a phrase inside a longer word ("进水" in "进水果") does not count."""
+    found = clause.compact.find(phrase.key)
+    if found >= 0:
+        start, end = found, found + len(phrase.key)
+    else:
+        aligned = fuzz.partial_ratio_alignment(phrase.key, clause.compact, score_cutoff=phrase.cutoff)
+        if aligned is None:
+            return None
+        start, end = aligned.dest_start, aligned.dest_end
+    while start < end and clause.compact[start] == " ":
+        start += 1
+    first = bisect_right(clause.starts, start) - 1
+    last = bisect_left(clause.ends, end)
+    if first < 0 or last >= len(clause.tokens):
+        return None
+    covered = clause.compact[clause.starts[first] : clause.ends[last]]
+    score = fuzz.ratio(phrase.key, covered, score_cutoff=phrase.cutoff)
+    if not score or (score < 100 and not typos_only(phrase.key, covered)):
+        return None
+    return Match(phrase, index, first, last, score)
+
+
+def typos_only(key: str, covered: str) -> bool:
+    """Does a near match differ from its phrase by typos only? In English, a few letters
+    of a long word ("authorizaton"), never a short word ("screen line" is not "screen
+    fine"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
+    if _HAN.search(key):
+        ops = Levenshtein.editops(key, covered)
+        changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
+        changed |= {covered[op.dest_pos] for op in ops if op.tag != "delete"}
+        return len(ops) <= 1 and not changed & NEGATION_CHARACTERS
+    phrase_words, text_words = key.split(), covered.split()
+    if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
+        return Levenshtein.distance(key.replace(" ", ""), covered.replace(" ", "")) <= typos(key)
+    return all(Levenshtein.distance(a, b) <= typos(a) for a, b in zip(phrase_words, text_words, strict=True))
+
+
+def typos(word: str) -> int:
+    """How many letters of an English word may be wrong."""
+    return 0 if len(word) < 5 else 1 if len(word) <= 8 else 2
+
+
+def outermost(matches: list[Match]) -> list[Match]:
+    """Leave out a match that lies inside a longer one: "error" inside "communication
+    error", "授权码" inside "没有授权码"."""
+    return [
+        m
+        for m in matches
+        if not any(
+            o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
+            for o in matches
+        )
+    ]
+
+
+# --- Polarity
+
+
+def negation_before(clause: Clause, first: int, blocked: set[int]) -> tuple[str, int]:
+    """Looking back from token ``first``: ("negated", index of the negator), ("unsure", i)
+    or ("", first). Stops at another match, a list link or a barrier word."""
+    tokens = clause.tokens
+    negators, at = 0, first
+    for i in range(first - 1, -1, -1):
+        text = tokens[i].text
+        if i in blocked or text in BARRIERS or text in COORDINATORS or not within_reach(tokens, i, first):
+            break
+        if text in UNSURE:
+            return "unsure", i
+        if text in NEGATORS:
+            follower = tokens[i + 1].text
+            if follower in UNSURE_AFTER_NEGATOR:
+                return "unsure", i
+            if follower not in KNOW_AFTER_NEGATOR:
+                negators, at = negators + 1, i
+    return ("negated" if negators % 2 else ""), at
+
+
+def within_reach(tokens: Sequence[Token], i: int, first: int) -> bool:
+    """Can a negator at ``i`` reach the phrase at ``first``?"""
+    if tokens[first].kind == "latin":
+        return first - i <= LATIN_REACH
+    return first - i == 1 or (first - i == 2 and tokens[i + 1].text in BRIDGES)
+
+
+def negation_after(clause: Clause, last: int) -> int | None:
+    """The index of a negator that ends the clause right after the phrase ("鼓包没有")."""
+    if last + 2 == len(clause.tokens) and clause.tokens[last + 1].text in AFTER_NEGATORS:
+        return last + 1
+    return None
+
+
+def fine_after(clause: Clause, last: int, blocked: set[int]) -> int | None:
+    """The index of the last word of a "works fine" statement right after token
+    ``last`` ("网络都很正常", "wifi works", "没问题"), unless the clause is a question."""
+    tokens = clause.tokens
+    if clause.question:
+        return None
+    i = last + 1
+    while i < len(tokens) and tokens[i].text in FINE_LEADS:
+        i += 1
+    if i >= len(tokens) or i in blocked:
+        return None
+    if tokens[i].text in FINE:
+        return i
+    if i + 1 < len(tokens) and (tokens[i].text, tokens[i + 1].text) in FINE_PAIRS:
+        return i + 1
+    return None
+
+
+def linked(clause: Clause, before: Match, after: Match, *, adjacent: bool) -> bool:
+    """Are two matches items of one list ("鼓包、冒烟或进水"; with ``adjacent``, also
+    "鼓包冒烟进水都没有")?"""
+    between = clause.tokens[before.last + 1 : after.first]
+    if not between:
+        return adjacent and before.last < after.first
+    return all(t.text in COORDINATORS for t in between)
+
+
+def read_direct(clause: Clause, matches: list[Match]) -> list[Reading]:
+    """Polarity of the phrase matches of one clause. A negation before the first item of
+    a list ("没有鼓包、冒烟或进水"), or after its last ("鼓包冒烟进水都没有"), covers every
+    item; items side by side without a link make a list only for a negation after them:
+    in "没有报错刷不了卡" the card still cannot be read."""
+    blocked = {i for m in matches for i in range(m.first, m.last + 1)}
+    absent: dict[Match, tuple[int, int]] = {}
+    unsure: set[Match] = set()
+    for chain in chains(clause, matches, adjacent=False):
+        state, negator = negation_before(clause, chain[0][0].first, blocked)
+        items = [m for slot in chain for m in slot]
+        if state == "unsure":
+            unsure.update(items)
+        elif state == "negated":
+            absent.update({m: (negator if m in chain[0] else m.first, m.last) for m in items})
+    last_chain = (chains(clause, matches, adjacent=True) or [[]])[-1]
+    after = negation_after(clause, last_chain[-1][0].last) if last_chain else None
+    if after is not None:
+        for m in (m for slot in last_chain for m in slot if m not in absent):
+            absent[m] = (m.first, after if m in last_chain[-1] else m.last)
+    return [
+        Reading(m, "absent", *absent[m]) if m in absent else Reading(m, "present", m.first, m.last)
+        for m in matches
+        if m not in unsure
+    ]
+
+
+def chains(clause: Clause, matches: list[Match], *, adjacent: bool) -> list[list[list[Match]]]:
+    """The matches of a clause in order: lists (joined by "、/和/or") of slots (the
+    matches of the same words, such as "进水" for two symptoms)."""
+    groups: list[list[list[Match]]] = []
+    for m in sorted(matches, key=lambda m: (m.first, m.last)):
+        previous = groups[-1][-1][0] if groups else None
+        if previous and (previous.first, previous.last) == (m.first, m.last):
+            groups[-1][-1].append(m)
+        elif previous and linked(clause, previous, m, adjacent=adjacent):
+            groups[-1].append([m])
+        else:
+            groups.append([[m]])
+    return groups
+
+
+def read_topics(clause: Clause, topics: list[Match], direct: list[Match]) -> list[Reading]:
+    """Topics followed by a "works fine" word: "网络正常" says the network is not down.
+    The "fine" word must not belong to another phrase, unless that phrase covers the
+    topic too ("开机正常" is both a phrase of its own and "开机" + "正常")."""
+    readings = []
+    for m in topics:
+        others = (o for o in direct if o.last < m.first or o.first > m.last)
+        blocked = {i for o in others for i in range(o.first, o.last + 1)}
+        end = fine_after(clause, m.last, blocked)
+        if end is not None:
+            readings.append(Reading(m, "absent", m.first, end))
+    return readings
+
+
+# --- The phrasebook
+
+
+class Phrasebook:
+    """Every symptom's phrases, compiled once (a snapshot caches one per knowledge
+    revision); :meth:`understand` reads a text with them."""
+
+    def __init__(self, phrases: list[Phrase], tokenizer: jieba.Tokenizer):
+        self.phrases = phrases
+        self.tokenizer = tokenizer
+        self.keys = [p.key for p in phrases]
+        self.cutoffs = np.array([p.cutoff for p in phrases], dtype=np.uint8)
+        self.floor = int(self.cutoffs.min()) if phrases else 100
+
+    @classmethod
+    def from_phrases(cls, mapping: Mapping[str, Mapping[str, Sequence[str]]]) -> Phrasebook:
+        """Build from ``{symptom slug: {"zh-hans": [...], "en": [...]}}``."""
+        texts = [text for languages in mapping.values() for each in languages.values() for text in each]
+        runs = {run for text in texts for run in _HAN.findall(normalise(text))}
+        tokenizer = phrase_tokenizer(sorted({word for run in runs for word in dictionary_words(run)}))
+        return cls(compile_phrases(mapping, tokenizer), tokenizer)
+
+    def understand(self, text: str, *, exclusive: Iterable[set[str]] = ()) -> list[Fact]:
+        """The facts ``text`` states, in the order it states them. ``exclusive`` are
+        groups of symptoms of which at most one can be present (the options of one
+        choice question): only the best-scoring present one of a group is kept."""
+        if not isinstance(text, str) or not self.phrases:
+            return []
+        normalised = normalise(text)
+        found = clauses(words(normalised, self.tokenizer))
+        if not found:
+            return []
+        # RapidFuzz scores every phrase against every clause at once; only the phrases
+        # that pass their cutoff are located and checked word by word.
+        scores = process.cdist(
+            self.keys,
+            [c.compact for c in found],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=self.floor,
+            dtype=np.uint8,
+        )
+        hits = scores >= self.cutoffs[:, None]
+        readings = [
+            r for index, c in enumerate(found) for r in self.read(index, c, np.flatnonzero(hits[:, index]))
+        ]
+        best = choose(readings, [set(group) for group in exclusive])
+        return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
+
+    def read(self, index: int, clause: Clause, candidates: Iterable[int]) -> list[Reading]:
+        matches = [m for m in (locate(self.phrases[p], index, clause) for p in candidates) if m]
+        direct = outermost([m for m in matches if not m.phrase.topic])
+        topics = [m for m in matches if m.phrase.topic]
+        return read_direct(clause, direct) + read_topics(clause, topics, direct)
+
+
+def choose(readings: list[Reading], exclusive: list[set[str]]) -> list[Reading]:
+    """One reading per symptom (the best; the first of equals), then one present
+    symptom per exclusive group."""
+    best: dict[str, Reading] = {}
+    for r in readings:
+        symptom = r.match.phrase.symptom
+        if symptom not in best or r.rank > best[symptom].rank:
+            best[symptom] = r
+    dropped: set[str] = set()
+    for group in exclusive:
+        present = [best[s] for s in sorted(group) if s in best and best[s].polarity == "present"]
+        if len(present) > 1:
+            winner = max(present, key=lambda r: r.rank)
+            dropped |= {r.match.phrase.symptom for r in present if r is not winner}
+    return [r for symptom, r in best.items() if symptom not in dropped]
+
+
+def position(found: list[Clause], reading: Reading) -> int:
+    return found[reading.match.clause].tokens[reading.first].start
+
+
+def fact(normalised: str, found: list[Clause], reading: Reading) -> Fact:
+    tokens = found[reading.match.clause].tokens
+    excerpt = normalised[tokens[reading.first].start : tokens[reading.last].end]
+    return Fact(reading.match.phrase.symptom, reading.polarity, reading.match.phrase.text, excerpt)
