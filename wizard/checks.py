@@ -193,6 +193,23 @@ def symptoms_are_used(payload: Payload) -> Iterator[Finding]:
         yield warning("symptom", slug, _("No question or cause uses this symptom."))
 
 
+PHRASE_LENGTH = 100  # characters in one phrase
+PHRASES_PER_LANGUAGE = 60
+
+
+def phrases_fit(payload: Payload) -> Iterator[Finding]:
+    """Phrases are short (a phrase is a few words, a message or a code), and not too many."""
+    for s in payload["symptoms"]:
+        for lang, phrases in (s.get("phrases") or {}).items():
+            if len(phrases) > PHRASES_PER_LANGUAGE or any(len(p) > PHRASE_LENGTH for p in phrases):
+                yield error(
+                    "symptom",
+                    s["slug"],
+                    _("Phrases (%(lang)s): at most %(n)s, each at most %(length)s characters.")
+                    % {"lang": lang, "n": PHRASES_PER_LANGUAGE, "length": PHRASE_LENGTH},
+                )
+
+
 def solutions_are_linked(payload: Payload) -> Iterator[Finding]:
     linked = {slug for c in payload["causes"] for slug in c["solutions"]}
     for slug in sorted(_slugs(payload, "solutions") - linked):
@@ -222,6 +239,7 @@ CONSISTENCY: tuple[Rule, ...] = (
     causes_are_reachable,
     solutions_have_steps,
     solution_contexts_are_known,
+    phrases_fit,
 )
 QUALITY: tuple[Rule, ...] = (
     causes_are_distinguishable,

@@ -40,6 +40,11 @@ def bilingual(obj, field: str) -> dict[str, str]:
     return {lang: getattr(obj, field_name(field, lang)) or "" for lang in LANGUAGES}
 
 
+def phrase_list(text: str) -> list[str]:
+    """The phrases of a text box, one per line: trimmed, without blanks or repeats."""
+    return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
+
+
 # ---------------------------------------------------------------------------------------
 # Tables → payload
 
@@ -241,12 +246,20 @@ class _Writes:
 
 
 def _symptom_entry(symptom: Symptom) -> dict[str, Any]:
-    """A symptom; a hazard's warning only where there is one."""
-    entry = {"slug": symptom.slug, "title": bilingual(symptom, "title")}
+    """A symptom; a hazard's warning and phrases only where there are some."""
+    entry: dict[str, Any] = {"slug": symptom.slug, "title": bilingual(symptom, "title")}
     hazard = bilingual(symptom, "hazard")
     if any(hazard.values()):
         entry["hazard"] = hazard
+    phrases = {lang: phrase_list(text) for lang, text in bilingual(symptom, "phrases").items()}
+    if any(phrases.values()):
+        entry["phrases"] = phrases
     return entry
+
+
+def _joined(phrases: dict[str, list[str]] | None) -> dict[str, str]:
+    """Phrase lists as the admin's text boxes hold them, one per line."""
+    return {lang: "\n".join(items) for lang, items in (phrases or {}).items()}
 
 
 def _localised(prefix: str, texts: dict[str, str] | None) -> dict[str, str]:
@@ -287,7 +300,11 @@ def _load_symptoms(writes: _Writes, entries: list[dict[str, Any]]) -> dict[str, 
         s["slug"]: writes.upsert(
             Symptom,
             {"slug": s["slug"]},
-            {**_localised("title", s["title"]), **_localised("hazard", s.get("hazard"))},
+            {
+                **_localised("title", s["title"]),
+                **_localised("hazard", s.get("hazard")),
+                **_localised("phrases", _joined(s.get("phrases"))),
+            },
         )
         for s in entries
     }

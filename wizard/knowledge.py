@@ -15,15 +15,16 @@ the life of the process: a wizard step costs no query for the knowledge itself.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
 
-from . import engine
+from . import engine, understanding
 from .models import DEFAULT_LIKELIHOOD, KnowledgeRevision, Strength
 
 FORMAT = "pos-upgrade-doctor.knowledge"
@@ -57,6 +58,13 @@ def text(texts: dict[str, str] | None, language: str) -> str:
     return texts.get(language) or texts.get("zh-hans", "")
 
 
+class Reply(NamedTuple):
+    """One answer given: which question, which option slug (or "unsure")."""
+
+    question: str
+    option: str
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One revision, compiled for the engine, plus the content to show."""
@@ -73,6 +81,46 @@ class Snapshot:
     solution_index: dict[str, int]
     # Symptoms that are a danger (a swollen battery, smoke…): slug → the warning text.
     hazards: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Every symptom: slug → {"title", "phrases"}, for understanding descriptions.
+    symptoms: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @cached_property
+    def phrasebook(self) -> understanding.Phrasebook:
+        """What descriptions can be understood as: built once per process for the same
+        phrases (most revisions change other things), in about a second."""
+        phrases = {slug: s["phrases"] for slug, s in self.symptoms.items() if s.get("phrases")}
+        return _phrasebook(json.dumps(phrases, sort_keys=True, ensure_ascii=False))
+
+    @cached_property
+    def _symptom_answers(self) -> dict[tuple[str, str], Reply]:
+        """(symptom, polarity) → the answer it gives: "yes"/"no" to the question about the
+        symptom, or the option that names it. A choice option has no "absent" answer."""
+        answers: dict[tuple[str, str], Reply] = {}
+        for question in self.questions:
+            for option in question["answers"]:
+                if option.get("symptom"):
+                    answers.setdefault(
+                        (option["symptom"], "present"), Reply(question["slug"], option["slug"])
+                    )
+            if question["kind"] == "binary":
+                answers.setdefault((question["symptom"], "absent"), Reply(question["slug"], "no"))
+        return answers
+
+    def understand(self, text: str) -> list[tuple[understanding.Fact, Reply]]:
+        """The facts a description states that answer a question, each with its answer;
+        at most one per question (the options of a choice question exclude each other)."""
+        exclusive = [
+            {o["symptom"] for o in q["answers"] if o.get("symptom")}
+            for q in self.questions
+            if q["kind"] != "binary"
+        ]
+        facts, seen = [], set()
+        for fact in self.phrasebook.understand(text, exclusive=exclusive):
+            reply = self._symptom_answers.get((fact.symptom, fact.polarity))
+            if reply is not None and reply.question not in seen:
+                seen.add(reply.question)
+                facts.append((fact, reply))
+        return facts
 
     @cached_property
     def safety_questions(self) -> list[int]:
@@ -143,6 +191,10 @@ class Snapshot:
             hazards={
                 s["slug"]: s["hazard"] for s in payload["symptoms"] if any((s.get("hazard") or {}).values())
             },
+            symptoms={
+                s["slug"]: {"title": s["title"], "phrases": s.get("phrases") or {}}
+                for s in payload["symptoms"]
+            },
         )
 
     def answer_index(self, question: str, option: str) -> tuple[int, int] | None:
@@ -154,6 +206,11 @@ class Snapshot:
             if answer["slug"] == option:
                 return q, a
         return None
+
+
+@lru_cache(maxsize=4)
+def _phrasebook(phrases: str) -> understanding.Phrasebook:
+    return understanding.Phrasebook.from_phrases(json.loads(phrases))
 
 
 _snapshots: dict[int, Snapshot] = {}

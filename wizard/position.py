@@ -11,20 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 from django.conf import settings
 
 from . import engine
-from .knowledge import Snapshot
+from .knowledge import Reply, Snapshot
 
-
-class Reply(NamedTuple):
-    """One answer given: which question, which option slug (or "unsure")."""
-
-    question: str
-    option: str
+__all__ = ["Limits", "Position", "Reply", "failed_steps", "locate", "rules"]
 
 
 @dataclass(frozen=True)

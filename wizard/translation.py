@@ -35,7 +35,7 @@ class ProviderTranslation(TranslationOptions):
 
 @register(Symptom)
 class SymptomTranslation(TranslationOptions):
-    fields = ("title", "hazard")
+    fields = ("title", "hazard", "phrases")
 
 
 @register(Cause)

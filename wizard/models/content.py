@@ -102,6 +102,14 @@ class Symptom(TimeStamped):
             "the merchant must do at once. Shown at the top of every later page once reported."
         ),
     )
+    phrases = models.TextField(
+        _("phrases"),
+        blank=True,
+        help_text=_(
+            "One per line: how merchants say it, the exact words terminals show, error codes. A "
+            "description that contains one (small typos allowed) is understood as this symptom."
+        ),
+    )
 
     class Meta:
         ordering = ("slug",)

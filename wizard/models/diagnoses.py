@@ -83,6 +83,7 @@ class Diagnosis(TimeStamped):
     # the same transaction so that a wizard step reads one row. ``version`` counts the
     # writes to it: a write based on an older version is a race, and is refused.
     trail = models.JSONField(_("answers so far"), default=list, blank=True, editable=False)
+    description = models.TextField(_("description in the merchant's words"), blank=True)
     version = models.PositiveIntegerField(default=0, editable=False)
     wants_more = models.BooleanField(_("asked for more questions"), default=False)
     feedback_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
@@ -124,6 +125,7 @@ class Answer(models.Model):
     position = models.PositiveIntegerField(_("position"))
     question = models.SlugField(_("question"), max_length=80)
     option = models.SlugField(_("answer"), max_length=80)
+    from_description = models.BooleanField(_("from the description"), default=False)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
