@@ -264,6 +264,46 @@ def _record(diagnosis: Diagnosis, number: int, reply: Reply, *, by, fields: dict
     return True
 
 
+def add_description(diagnosis: Diagnosis, description: str, facts: Sequence[Reply], *, by=None) -> Submission:
+    """Keep what the person described in their own words, and record the facts they
+    confirmed from it as answers "from the description", after the answers so far.
+
+    A fact about a question already answered is left out (the answer given stands), so
+    is one about a question nobody can ask any more. The wizard then asks only what is
+    still worth asking, and may stop at once.
+    """
+    snapshot = get_snapshot(diagnosis.revision_id)
+    given = replies(diagnosis)
+    answered = {reply.question for reply in given}
+    new = []
+    for fact in facts:
+        if fact.question not in answered and snapshot.answer_index(*fact) is not None:
+            answered.add(fact.question)
+            new.append(fact)
+    after = [*given, *new]
+    text = "\n\n".join(part for part in (diagnosis.description, description.strip()) if part)
+    fields = _standing(diagnosis, snapshot, _locate(diagnosis, snapshot, after))
+    with transaction.atomic(savepoint=False):
+        try:
+            _write(
+                diagnosis, {"trail": [list(r) for r in after], "description": text, **fields}, versioned=True
+            )
+        except StaleDiagnosis:
+            return Submission(Verdict.CONFLICT, _reread(diagnosis))
+        Answer.objects.bulk_create(
+            Answer(
+                diagnosis=diagnosis,
+                position=len(given) + i,
+                question=reply.question,
+                option=reply.option,
+                answered_by=by,
+                from_description=True,
+            )
+            for i, reply in enumerate(new, start=1)
+        )
+    return Submission(Verdict.RECORDED, diagnosis)
+
+
 def _reread(diagnosis: Diagnosis) -> Diagnosis:
     diagnosis.refresh_from_db()
     return diagnosis

@@ -352,6 +352,11 @@ def solution_title(snapshot: Snapshot, slug: str, language: str) -> str:
     return text(snapshot.solutions[index]["title"], language) if index is not None else slug
 
 
+def _answered_by(answer) -> str:
+    who = answer.answered_by.get_username() if answer.answered_by else str(_("merchant"))
+    return f"{who}, {_('from the description')}" if answer.from_description else who
+
+
 def case_summary(diagnosis, snapshot: Snapshot, position: Position, language: str, *, rows: Sequence) -> str:
     """The plain-text summary of a case for tickets (agent console, escalations); ``rows``
     are its Answer records, which say who answered."""
@@ -365,6 +370,7 @@ def case_summary(diagnosis, snapshot: Snapshot, position: Position, language: st
         (_("Provider"), text(provider["name"], language) if provider else ""),
         (_("Started"), timezone.localtime(diagnosis.created).strftime("%Y-%m-%d %H:%M")),
         (_("Knowledge revision"), str(diagnosis.revision_id)),
+        (_("Description"), diagnosis.description),
     ]
     outcome = diagnosis.get_status_display()
     if diagnosis.fixed_by:
@@ -377,7 +383,7 @@ def case_summary(diagnosis, snapshot: Snapshot, position: Position, language: st
         position,
         language,
         details=details,
-        answered_by=[a.answered_by.get_username() if a.answered_by else _("merchant") for a in rows],
+        answered_by=[_answered_by(a) for a in rows],
         outcome=outcome,
         notes=diagnosis.notes,
         labels={

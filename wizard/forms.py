@@ -191,3 +191,42 @@ class EscalationForm(forms.Form):
                 _("Enter an 11-digit mainland China mobile number, e.g. 138 0013 8000.")
             )
         return phone
+
+
+DESCRIPTION_LIMIT = 1000
+
+
+class PlainTextField(forms.CharField):
+    """Free text as a person types it: control characters (a NUL pasted from somewhere)
+    are dropped rather than refused, line breaks and tabs kept."""
+
+    def to_python(self, value):
+        return CONTROL_CHARACTERS.sub("", super().to_python(value))
+
+
+class DescriptionForm(forms.Form):
+    description = PlainTextField(
+        label=_("Describe what happened, or type what the screen says"),
+        max_length=DESCRIPTION_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={
+            "required": _("Type a few words about what happened, or start the questions instead."),
+            "max_length": _("Please keep it under %(limit_value)d characters: the first lines are enough."),
+        },
+    )
+
+
+class ConfirmFactsForm(DescriptionForm):
+    """The facts understood from a description that the person kept ticked. Only facts
+    the same description is understood as can be sent: anything else was tampered
+    with, or the knowledge changed since the page was shown."""
+
+    fact = forms.MultipleChoiceField(required=False)
+    token = forms.CharField(required=False, max_length=64)
+
+    def __init__(self, *args, understood: list[tuple[str, str]] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fact"].choices = understood
+        self.fields["fact"].error_messages["invalid_choice"] = _(
+            "What we understood has changed since the page was shown: please check the items again."
+        )

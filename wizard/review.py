@@ -106,6 +106,7 @@ def health_report(payload: dict[str, Any], language: str) -> HealthReport:
     findings += _unreachable(snapshot, language)
     findings += _twins(snapshot, language)
     findings += _unused_questions(snapshot)
+    findings += _without_phrases(snapshot)
     return HealthReport(findings, runs)
 
 
@@ -196,6 +197,21 @@ def _unused_questions(snapshot: Snapshot) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _without_phrases(snapshot: Snapshot) -> list[Finding]:
+    """Symptoms a question asks about that no description can be understood as."""
+    asked = {a["symptom"] for q in snapshot.questions for a in q["answers"] if a.get("symptom")}
+    return [
+        Finding(
+            "warning",
+            "symptom",
+            slug,
+            _("No phrases: a description that mentions this symptom is not understood."),
+        )
+        for slug, symptom in snapshot.symptoms.items()
+        if slug in asked and not any(symptom["phrases"].values())
+    ]
 
 
 # ---------------------------------------------------------------------------------------

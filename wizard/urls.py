@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import agent, insights, merchant
+from .views import agent, insights, intake, merchant
 
 app_name = "wizard"
 
 urlpatterns = [
     path("", merchant.landing, name="landing"),
     path("start/", merchant.start, name="start"),
+    path("describe/", intake.describe, name="describe"),
     path("case/", merchant.find_case, name="find-case"),
     path("d/<str:code>/", merchant.resume, name="resume"),
     path("d/<str:code>/q/<int:number>/", merchant.step, name="step"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("agent/case/<str:code>/answer/<int:number>/", agent.answer, name="agent-answer"),
     path("agent/case/<str:code>/finish/", agent.finish, name="agent-finish"),
     path("agent/case/<str:code>/notes/", agent.notes, name="agent-notes"),
+    path("agent/case/<str:code>/describe/", agent.describe, name="agent-describe"),
+    path("agent/case/<str:code>/facts/", agent.confirm_facts, name="agent-facts"),
     path("agent/case/<str:code>/outcome/", agent.outcome, name="agent-outcome"),
     path("agent/case/<str:code>/summary.txt", agent.summary, name="agent-summary"),
     path("agent/case/<str:code>/state/", agent.state, name="agent-state"),

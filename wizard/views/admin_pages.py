@@ -25,10 +25,12 @@ from .. import flow, interchange, publishing, review
 from .. import learning as learn
 from ..checks import check_payload
 from ..content import compile_payload
+from ..forms import DescriptionForm
 from ..knowledge import UNSURE, Snapshot
 from ..markup import render_markdown
 from ..models import Category, Cause, KnowledgeRevision, Provider, Question, Solution, Symptom
 from ..position import Reply, locate
+from . import intake
 from .common import small_number
 
 MAX_IMPORT_BYTES = 5 * 2**20
@@ -107,7 +109,13 @@ def publish(request: HttpRequest) -> HttpResponse:
 
 @permission_required("wizard.view_cause", raise_exception=True)
 def health(request: HttpRequest) -> HttpResponse:
-    report = review.health_report(compile_payload(), language())
+    payload = compile_payload()
+    report = review.health_report(payload, language())
+    trial = DescriptionForm(request.GET) if "description" in request.GET else DescriptionForm()
+    understood = []
+    if trial.is_bound and trial.is_valid() and not report.errors:
+        snapshot = Snapshot.from_payload(0, payload)
+        understood = intake.understood(snapshot, trial.cleaned_data["description"], language())
     context = _context(
         request,
         _("Knowledge health report"),
@@ -115,6 +123,8 @@ def health(request: HttpRequest) -> HttpResponse:
         warnings=_links(report.warnings),
         runs=report.runs,
         limit=review.SIMULATION_LIMIT,
+        trial=trial,
+        understood=understood,
     )
     return TemplateResponse(request, "admin/wizard/health.html", context)
 

@@ -28,6 +28,7 @@ from ..forms import AgentLoginForm, AgentStartForm, AnswerForm, CaseCodeForm, No
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis, Ticket
 from ..ratelimit import address_key, client_address, exhausted, hit
+from . import intake
 from .common import (
     HtmxHttpRequest,
     answer_rows,
@@ -214,6 +215,7 @@ def _console(
     for row, answer in zip(timeline, rows, strict=True):
         row["by"] = answer.answered_by.get_username() if answer.answered_by else _("merchant")
         row["at"] = answer.created
+        row["from_description"] = answer.from_description
     context = {
         "diagnosis": diagnosis,
         "number": number,
@@ -281,6 +283,20 @@ def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpR
 def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     diagnoses.finish(diagnosis)
     return see_other(_console_url(diagnosis))
+
+
+@require_POST
+@agent_required
+@with_case
+def describe(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    return intake.agent_describe(request, diagnosis)
+
+
+@require_POST
+@agent_required
+@with_case
+def confirm_facts(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    return intake.agent_confirm(request, diagnosis, _console_url(diagnosis))
 
 
 @require_POST

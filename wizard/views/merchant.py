@@ -21,11 +21,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import diagnoses, flow, review
 from ..diagnoses import Outcome, Verdict
-from ..forms import AnswerForm, CaseCodeForm, EscalationForm, FeedbackForm, StartForm
+from ..forms import (
+    DESCRIPTION_LIMIT,
+    AnswerForm,
+    CaseCodeForm,
+    DescriptionForm,
+    EscalationForm,
+    FeedbackForm,
+    StartForm,
+)
 from ..knowledge import UNSURE, Snapshot, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis
 from ..position import Limits, locate
 from ..ratelimit import rate_limit
+from . import intake
 from .common import (
     HtmxHttpRequest,
     case_summary,
@@ -73,6 +82,8 @@ def landing(request: HtmxHttpRequest) -> HttpResponse:
     context = {
         "start_token": get_random_string(32),
         "case_form": CaseCodeForm(),
+        "describe_form": DescriptionForm(),
+        "limit": DESCRIPTION_LIMIT,
         "is_ready": revision is not None,
         "usual_questions": review.promised_questions(revision) if revision is not None else None,
     }
@@ -85,10 +96,22 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
     revision = latest_revision_number()
     if revision is None:
         return page(request, "wizard/unavailable.html", {}, status=503)
+    if "description" in request.POST:
+        started = intake.start_described(request, revision)
+        if isinstance(started, HttpResponse):
+            return started
+        return see_other(_next_url(started))
     form = StartForm(request.POST)
     token = form.cleaned_data["token"] if form.is_valid() else ""
     diagnosis = diagnoses.start(revision=revision, language=language(), token=token)
     return see_other(_step_url(diagnosis, 1))
+
+
+def _next_url(diagnosis: Diagnosis) -> str:
+    """Where a merchant picks up: the next question, or the result once they stopped."""
+    if diagnoses.is_finished(diagnosis):
+        return _result_url(diagnosis)
+    return _step_url(diagnosis, len(diagnosis.trail) + 1)
 
 
 @require_GET
@@ -105,9 +128,7 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @with_diagnosis
 def resume(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
-    if diagnoses.is_finished(diagnosis):
-        return see_other(_result_url(diagnosis))
-    return see_other(_step_url(diagnosis, len(diagnosis.trail) + 1))
+    return see_other(_next_url(diagnosis))
 
 
 def _question_page(
@@ -225,9 +246,13 @@ def _result_page(
     snapshot = get_snapshot(diagnosis.revision_id)
     position = diagnoses.position(diagnosis, snapshot)
     lang = language()
+    outcome = flow.result(snapshot, position, lang)
+    described = set(diagnosis.answers.filter(from_description=True).values_list("position", flat=True))
+    for row in outcome.answers:
+        row["from_description"] = row["number"] in described
     context = {
         "diagnosis": diagnosis,
-        "result": flow.result(snapshot, position, lang),
+        "result": outcome,
         "tried": [flow.solution_title(snapshot, slug, lang) for slug in diagnosis.tried],
         "is_finished": diagnoses.is_finished(diagnosis) or position.is_finished,
         "can_ask_more": position.could_continue(Limits.for_case(extended=True)),
