@@ -402,7 +402,7 @@ def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
 # --- Matching
 
 
-def locate(phrase: Phrase, index: int, clause: Clause) -> Match | None:
+def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str]) -> Match | None:
     """Where ``phrase`` is in ``clause``, widened to whole words and scored again, so
     that a phrase inside a longer word ("进水" in "进水果") does not count."""
     found = clause.compact.find(phrase.key)
@@ -421,15 +421,17 @@ def locate(phrase: Phrase, index: int, clause: Clause) -> Match | None:
         return None
     covered = clause.compact[clause.starts[first] : clause.ends[last]]
     score = fuzz.ratio(phrase.key, covered, score_cutoff=phrase.cutoff)
-    if not score or (score < 100 and not typos_only(phrase.key, covered)):
+    if not score or (score < 100 and not typos_only(phrase.key, covered, vocabulary)):
         return None
     return Match(phrase, index, first, last, score)
 
 
-def typos_only(key: str, covered: str) -> bool:
-    """Does a near match differ from its phrase by typos only? In English, a few letters
-    of a long word ("authorizaton"), never a short word ("screen line" is not "screen
-    fine"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
+def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
+    """Does a near match differ from its phrase by typos only? In English, a letter or
+    two of a long word ("authorizaton"), never a short word ("screen line" is not
+    "screen fine"), never a word the phrasebook knows ("blank screen" is not "black
+    screen"), never a word more or less ("authorization code" is not "no authorization
+    code"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
     if _HAN.search(key):
         ops = Levenshtein.editops(key, covered)
         changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
@@ -437,13 +439,16 @@ def typos_only(key: str, covered: str) -> bool:
         return len(ops) <= 1 and not changed & NEGATION_CHARACTERS
     phrase_words, text_words = key.split(), covered.split()
     if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
-        return Levenshtein.distance(key.replace(" ", ""), covered.replace(" ", "")) <= typos(key)
-    return all(Levenshtein.distance(a, b) <= typos(a) for a, b in zip(phrase_words, text_words, strict=True))
+        return key.replace(" ", "") == covered.replace(" ", "")
+    return all(
+        a == b or (b not in vocabulary and Levenshtein.distance(a, b) <= typos(a))
+        for a, b in zip(phrase_words, text_words, strict=True)
+    )
 
 
 def typos(word: str) -> int:
     """How many letters of an English word may be wrong."""
-    return 0 if len(word) < 5 else 1 if len(word) <= 8 else 2
+    return 0 if len(word) < 6 else 1 if len(word) < 10 else 2
 
 
 def outermost(matches: list[Match]) -> list[Match]:
@@ -590,6 +595,8 @@ class Phrasebook:
         self.phrases = phrases
         self.tokenizer = tokenizer
         self.keys = [p.key for p in phrases]
+        # The English words of the phrases: a word the phrasebook knows is never a typo.
+        self.vocabulary = frozenset(word for key in self.keys if not _HAN.search(key) for word in key.split())
         self.cutoffs = np.array([p.cutoff for p in phrases], dtype=np.uint8)
         self.floor = int(self.cutoffs.min()) if phrases else 100
 
@@ -628,7 +635,9 @@ class Phrasebook:
         return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
 
     def read(self, index: int, clause: Clause, candidates: Iterable[int]) -> list[Reading]:
-        matches = [m for m in (locate(self.phrases[p], index, clause) for p in candidates) if m]
+        matches = [
+            m for m in (locate(self.phrases[p], index, clause, self.vocabulary) for p in candidates) if m
+        ]
         direct = outermost([m for m in matches if not m.phrase.topic])
         topics = [m for m in matches if m.phrase.topic]
         return read_direct(clause, direct) + read_topics(clause, topics, direct)
