@@ -135,6 +135,15 @@ CONTRACTIONS = {
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
 
+# The Chinese words above are words of every phrasebook's dictionary too, so that a text
+# is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
+VOCABULARY_WORDS = frozenset(
+    word
+    for group in (NEGATORS, UNSURE, BARRIERS, COORDINATORS, CONTRASTS, FILLERS, FINE, FINE_LEADS)
+    for word in group
+    if len(word) > 1 and "\u4e00" <= word[0] <= "\u9fff"
+)
+
 _RUN = re.compile(
     r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
     r"|(?P<latin>\d+(?:\.\d+)+|[a-z0-9]+(?:['\-][a-z0-9]+)*)"
@@ -310,7 +319,7 @@ def phrase_tokenizer(words_to_add: Iterable[str]) -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
     tokenizer.initialized = True
-    for word in words_to_add:
+    for word in sorted(VOCABULARY_WORDS) + list(words_to_add):
         tokenizer.add_word(word)
     return tokenizer
 
