@@ -154,6 +154,7 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[a-z]")
 
 
 @dataclass(frozen=True)
@@ -596,6 +597,38 @@ def read_topics(clause: Clause, topics: list[Match], direct: list[Match]) -> lis
 # --- The phrasebook
 
 
+class FuzzyKeys(NamedTuple):
+    """The phrases of one script that tolerate typos, ready for RapidFuzz."""
+
+    script: re.Pattern
+    indices: list[int]  # into the phrasebook's phrases
+    keys: list[str]
+    cutoffs: np.ndarray
+
+    @classmethod
+    def of(cls, phrases: list[Phrase], script: re.Pattern) -> FuzzyKeys:
+        indices = [i for i, p in enumerate(phrases) if p.cutoff < 100 and script.search(p.key)]
+        cutoffs = np.array([phrases[i].cutoff for i in indices], dtype=np.uint8)
+        return cls(script, indices, [phrases[i].key for i in indices], cutoffs)
+
+    def hits(self, found: list[Clause]) -> list[tuple[int, int]]:
+        """(clause, phrase) pairs whose ``partial_ratio`` reaches the phrase's cutoff,
+        every phrase scored against every clause written in this script at once."""
+        columns = [column for column, c in enumerate(found) if self.script.search(c.compact)]
+        if not columns or not self.keys:
+            return []
+        scores = process.cdist(
+            self.keys,
+            [found[column].compact for column in columns],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=int(self.cutoffs.min()),
+            dtype=np.uint8,
+        )
+        return [
+            (columns[col], self.indices[row]) for row, col in np.argwhere(scores >= self.cutoffs[:, None])
+        ]
+
+
 class Phrasebook:
     """Every symptom's phrases, compiled once (a snapshot caches one per knowledge
     revision); :meth:`understand` reads a text with them."""
@@ -603,11 +636,13 @@ class Phrasebook:
     def __init__(self, phrases: list[Phrase], tokenizer: jieba.Tokenizer):
         self.phrases = phrases
         self.tokenizer = tokenizer
-        self.keys = [p.key for p in phrases]
         # The English words of the phrases: a word the phrasebook knows is never a typo.
-        self.vocabulary = frozenset(word for key in self.keys if not _HAN.search(key) for word in key.split())
-        self.cutoffs = np.array([p.cutoff for p in phrases], dtype=np.uint8)
-        self.floor = int(self.cutoffs.min()) if phrases else 100
+        self.vocabulary = frozenset(w for p in phrases if not _HAN.search(p.key) for w in p.key.split())
+        # Most phrases must match exactly: a plain substring test finds them. The others
+        # are scored by RapidFuzz, Chinese ones against clauses with Chinese in them,
+        # English ones against clauses with English.
+        self.exact = [(i, p.key) for i, p in enumerate(phrases) if p.cutoff == 100]
+        self.fuzzy = [FuzzyKeys.of(phrases, script) for script in (_HAN, _LATIN)]
 
     @classmethod
     def from_phrases(cls, mapping: Mapping[str, Mapping[str, Sequence[str]]]) -> Phrasebook:
@@ -627,21 +662,24 @@ class Phrasebook:
         found = clauses(words(normalised, self.tokenizer))
         if not found:
             return []
-        # RapidFuzz scores every phrase against every clause at once; only the phrases
-        # that pass their cutoff are located and checked word by word.
-        scores = process.cdist(
-            self.keys,
-            [c.compact for c in found],
-            scorer=fuzz.partial_ratio,
-            score_cutoff=self.floor,
-            dtype=np.uint8,
-        )
-        hits = scores >= self.cutoffs[:, None]
-        readings = [
-            r for index, c in enumerate(found) for r in self.read(index, c, np.flatnonzero(hits[:, index]))
-        ]
+        candidates = self.candidates(found)
+        readings = [r for index, c in enumerate(found) for r in self.read(index, c, candidates[index])]
         best = choose(readings, [set(group) for group in exclusive])
         return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
+
+    def candidates(self, found: list[Clause]) -> list[list[int]]:
+        """For each clause, the phrases that may be in it, to be located word by word."""
+        chosen: list[list[int]] = [[] for _ in found]
+        joined = "\n".join(c.compact for c in found)
+        for index, key in self.exact:
+            if key in joined:
+                for column, c in enumerate(found):
+                    if key in c.compact:
+                        chosen[column].append(index)
+        for keys in self.fuzzy:
+            for column, index in keys.hits(found):
+                chosen[column].append(index)
+        return chosen
 
     def read(self, index: int, clause: Clause, candidates: Iterable[int]) -> list[Reading]:
         matches = [
