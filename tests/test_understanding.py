@@ -302,6 +302,12 @@ def test_an_empty_phrasebook_understands_nothing():
     assert Phrasebook.from_phrases({}).understand("刷不了卡") == []
 
 
+def test_phrases_too_vague_to_be_evidence_are_left_out():
+    book = Phrasebook.from_phrases({"vague": {"zh-hans": ["", " ", "!!", "卡", "了"], "en": ["a", "the"]}})
+    assert book.phrases == []
+    assert book.understand("这张卡刷不了了, the card") == []
+
+
 @given(st.text(max_size=300))
 def test_any_text_gives_well_formed_facts(book, text):
     facts = book.understand(text)

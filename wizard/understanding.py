@@ -16,15 +16,21 @@ How a text is read:
 3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
    that "刷卡一直失败" reads like "刷卡失败" and "the card can't be read" like "card can
    not be read".
-4. Every phrase is scored against every clause by RapidFuzz (``partial_ratio``), which
-   tolerates a typo in longer phrases ("authorizaton code") and mixed Chinese and English;
-   a candidate must then cover whole words.
+4. Matched. A phrase that must match exactly (a Chinese phrase of up to five
+   characters, a short English one, anything with a number in it) is looked for as it
+   is; a longer one is scored against every clause of its script at once by RapidFuzz
+   (``partial_ratio``), which tolerates a typo ("authorizaton code") and mixed Chinese
+   and English. Either way the match is then widened to whole words and scored again,
+   and a near match must differ by typos only (never a negation, a known word, a word
+   more or less).
 5. Polarity. A negator just before a phrase ("没有装别的软件", "no error") makes it
    absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
    can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
-   carries over a list ("没有鼓包、冒烟或进水"). "网络正常", "wifi works", "the screen is
-   fine" are read through *topics*: a phrase without its fault words ("网络不好" →
-   "网络") followed by a "works fine" word makes the symptom absent, never present.
+   carries over a list ("没有鼓包、冒烟或进水"), not past "why" or a time ("不知道为什么
+   刷不了卡", "没多久就死机"); a question or a guess ("有没有进水") is no fact.
+   "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
+   without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
+   word, makes the symptom absent, never present.
 6. One fact per symptom (the best-scoring reading), at most one present per group of
    mutually exclusive symptoms, in the order of the text.
 """
@@ -163,8 +169,12 @@ class Fact:
 
     symptom: str
     polarity: Polarity
-    phrase: str  # the phrase that matched, as written in the phrasebook
-    excerpt: str  # the words of the (normalised) text it matched, with the negation if any
+    # The phrase that matched, as written in the phrasebook (for "网络正常", the phrase
+    # whose topic it is: "网络不好").
+    phrase: str
+    # The words of the (normalised) text it matched, with the negation or "works fine"
+    # word that made it absent.
+    excerpt: str
 
 
 class Token(NamedTuple):
@@ -379,7 +389,9 @@ def topic_key(text: str) -> str:
     return "" if too_short or key in GENERIC_TOPICS else key
 
 
-def compile_phrases(mapping: Mapping[str, Mapping[str, Sequence[str]]], tokenizer) -> list[Phrase]:
+def compile_phrases(
+    mapping: Mapping[str, Mapping[str, Sequence[str]]], tokenizer: jieba.Tokenizer
+) -> list[Phrase]:
     """Every usable phrase once per symptom, and the topics. A single letter, or a phrase
     of a single Chinese character, is too vague to be evidence and is left out; but "摔了"
     is how people say it, and counts as "摔" (a whole word, never part of one)."""
