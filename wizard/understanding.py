@@ -16,15 +16,21 @@ How a text is read:
 3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
    that "刷卡一直失败" reads like "刷卡失败" and "the card can't be read" like "card can
    not be read".
-4. Every phrase is scored against every clause by RapidFuzz (``partial_ratio``), which
-   tolerates a typo in longer phrases ("authorizaton code") and mixed Chinese and English;
-   a candidate must then cover whole words.
+4. Matched. A phrase that must match exactly (a Chinese phrase of up to five
+   characters, a short English one, anything with a number in it) is looked for as it
+   is; a longer one is scored against every clause of its script at once by RapidFuzz
+   (``partial_ratio``), which tolerates a typo ("authorizaton code") and mixed Chinese
+   and English. Either way the match is then widened to whole words and scored again,
+   and a near match must differ by typos only (never a negation, a known word, a word
+   more or less).
 5. Polarity. A negator just before a phrase ("没有装别的软件", "no error") makes it
    absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
    can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
-   carries over a list ("没有鼓包、冒烟或进水"). "网络正常", "wifi works", "the screen is
-   fine" are read through *topics*: a phrase without its fault words ("网络不好" →
-   "网络") followed by a "works fine" word makes the symptom absent, never present.
+   carries over a list ("没有鼓包、冒烟或进水"), not past "why" or a time ("不知道为什么
+   刷不了卡", "没多久就死机"); a question or a guess ("有没有进水") is no fact.
+   "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
+   without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
+   word, makes the symptom absent, never present.
 6. One fact per symptom (the best-scoring reading), at most one present per group of
    mutually exclusive symptoms, in the order of the text.
 """
@@ -135,6 +141,15 @@ CONTRACTIONS = {
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
 
+# The Chinese words above are words of every phrasebook's dictionary too, so that a text
+# is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
+VOCABULARY_WORDS = frozenset(
+    word
+    for group in (NEGATORS, UNSURE, BARRIERS, COORDINATORS, CONTRASTS, FILLERS, FINE, FINE_LEADS)
+    for word in group
+    if len(word) > 1 and "\u4e00" <= word[0] <= "\u9fff"
+)
+
 _RUN = re.compile(
     r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
     r"|(?P<latin>\d+(?:\.\d+)+|[a-z0-9]+(?:['\-][a-z0-9]+)*)"
@@ -145,6 +160,7 @@ _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[a-z]")
 
 
 @dataclass(frozen=True)
@@ -153,8 +169,12 @@ class Fact:
 
     symptom: str
     polarity: Polarity
-    phrase: str  # the phrase that matched, as written in the phrasebook
-    excerpt: str  # the words of the (normalised) text it matched, with the negation if any
+    # The phrase that matched, as written in the phrasebook (for "网络正常", the phrase
+    # whose topic it is: "网络不好").
+    phrase: str
+    # The words of the (normalised) text it matched, with the negation or "works fine"
+    # word that made it absent.
+    excerpt: str
 
 
 class Token(NamedTuple):
@@ -310,7 +330,7 @@ def phrase_tokenizer(words_to_add: Iterable[str]) -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     tokenizer.FREQ, tokenizer.total = dict(base.FREQ), base.total
     tokenizer.initialized = True
-    for word in words_to_add:
+    for word in sorted(VOCABULARY_WORDS) + list(words_to_add):
         tokenizer.add_word(word)
     return tokenizer
 
@@ -369,7 +389,9 @@ def topic_key(text: str) -> str:
     return "" if too_short or key in GENERIC_TOPICS else key
 
 
-def compile_phrases(mapping: Mapping[str, Mapping[str, Sequence[str]]], tokenizer) -> list[Phrase]:
+def compile_phrases(
+    mapping: Mapping[str, Mapping[str, Sequence[str]]], tokenizer: jieba.Tokenizer
+) -> list[Phrase]:
     """Every usable phrase once per symptom, and the topics. A single letter, or a phrase
     of a single Chinese character, is too vague to be evidence and is left out; but "摔了"
     is how people say it, and counts as "摔" (a whole word, never part of one)."""
@@ -402,7 +424,7 @@ def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
 # --- Matching
 
 
-def locate(phrase: Phrase, index: int, clause: Clause) -> Match | None:
+def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str]) -> Match | None:
     """Where ``phrase`` is in ``clause``, widened to whole words and scored again, so
     that a phrase inside a longer word ("进水" in "进水果") does not count."""
     found = clause.compact.find(phrase.key)
@@ -421,15 +443,17 @@ def locate(phrase: Phrase, index: int, clause: Clause) -> Match | None:
         return None
     covered = clause.compact[clause.starts[first] : clause.ends[last]]
     score = fuzz.ratio(phrase.key, covered, score_cutoff=phrase.cutoff)
-    if not score or (score < 100 and not typos_only(phrase.key, covered)):
+    if not score or (score < 100 and not typos_only(phrase.key, covered, vocabulary)):
         return None
     return Match(phrase, index, first, last, score)
 
 
-def typos_only(key: str, covered: str) -> bool:
-    """Does a near match differ from its phrase by typos only? In English, a few letters
-    of a long word ("authorizaton"), never a short word ("screen line" is not "screen
-    fine"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
+def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
+    """Does a near match differ from its phrase by typos only? In English, a letter or
+    two of a long word ("authorizaton"), never a short word ("screen line" is not
+    "screen fine"), never a word the phrasebook knows ("blank screen" is not "black
+    screen"), never a word more or less ("authorization code" is not "no authorization
+    code"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
     if _HAN.search(key):
         ops = Levenshtein.editops(key, covered)
         changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
@@ -437,13 +461,16 @@ def typos_only(key: str, covered: str) -> bool:
         return len(ops) <= 1 and not changed & NEGATION_CHARACTERS
     phrase_words, text_words = key.split(), covered.split()
     if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
-        return Levenshtein.distance(key.replace(" ", ""), covered.replace(" ", "")) <= typos(key)
-    return all(Levenshtein.distance(a, b) <= typos(a) for a, b in zip(phrase_words, text_words, strict=True))
+        return key.replace(" ", "") == covered.replace(" ", "")
+    return all(
+        a == b or (b not in vocabulary and Levenshtein.distance(a, b) <= typos(a))
+        for a, b in zip(phrase_words, text_words, strict=True)
+    )
 
 
 def typos(word: str) -> int:
     """How many letters of an English word may be wrong."""
-    return 0 if len(word) < 5 else 1 if len(word) <= 8 else 2
+    return 0 if len(word) < 6 else 1 if len(word) < 10 else 2
 
 
 def outermost(matches: list[Match]) -> list[Match]:
@@ -582,6 +609,38 @@ def read_topics(clause: Clause, topics: list[Match], direct: list[Match]) -> lis
 # --- The phrasebook
 
 
+class FuzzyKeys(NamedTuple):
+    """The phrases of one script that tolerate typos, ready for RapidFuzz."""
+
+    script: re.Pattern
+    indices: list[int]  # into the phrasebook's phrases
+    keys: list[str]
+    cutoffs: np.ndarray
+
+    @classmethod
+    def of(cls, phrases: list[Phrase], script: re.Pattern) -> FuzzyKeys:
+        indices = [i for i, p in enumerate(phrases) if p.cutoff < 100 and script.search(p.key)]
+        cutoffs = np.array([phrases[i].cutoff for i in indices], dtype=np.uint8)
+        return cls(script, indices, [phrases[i].key for i in indices], cutoffs)
+
+    def hits(self, found: list[Clause]) -> list[tuple[int, int]]:
+        """(clause, phrase) pairs whose ``partial_ratio`` reaches the phrase's cutoff,
+        every phrase scored against every clause written in this script at once."""
+        columns = [column for column, c in enumerate(found) if self.script.search(c.compact)]
+        if not columns or not self.keys:
+            return []
+        scores = process.cdist(
+            self.keys,
+            [found[column].compact for column in columns],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=int(self.cutoffs.min()),
+            dtype=np.uint8,
+        )
+        return [
+            (columns[col], self.indices[row]) for row, col in np.argwhere(scores >= self.cutoffs[:, None])
+        ]
+
+
 class Phrasebook:
     """Every symptom's phrases, compiled once (a snapshot caches one per knowledge
     revision); :meth:`understand` reads a text with them."""
@@ -589,9 +648,13 @@ class Phrasebook:
     def __init__(self, phrases: list[Phrase], tokenizer: jieba.Tokenizer):
         self.phrases = phrases
         self.tokenizer = tokenizer
-        self.keys = [p.key for p in phrases]
-        self.cutoffs = np.array([p.cutoff for p in phrases], dtype=np.uint8)
-        self.floor = int(self.cutoffs.min()) if phrases else 100
+        # The English words of the phrases: a word the phrasebook knows is never a typo.
+        self.vocabulary = frozenset(w for p in phrases if not _HAN.search(p.key) for w in p.key.split())
+        # Most phrases must match exactly: a plain substring test finds them. The others
+        # are scored by RapidFuzz, Chinese ones against clauses with Chinese in them,
+        # English ones against clauses with English.
+        self.exact = [(i, p.key) for i, p in enumerate(phrases) if p.cutoff == 100]
+        self.fuzzy = [FuzzyKeys.of(phrases, script) for script in (_HAN, _LATIN)]
 
     @classmethod
     def from_phrases(cls, mapping: Mapping[str, Mapping[str, Sequence[str]]]) -> Phrasebook:
@@ -611,24 +674,29 @@ class Phrasebook:
         found = clauses(words(normalised, self.tokenizer))
         if not found:
             return []
-        # RapidFuzz scores every phrase against every clause at once; only the phrases
-        # that pass their cutoff are located and checked word by word.
-        scores = process.cdist(
-            self.keys,
-            [c.compact for c in found],
-            scorer=fuzz.partial_ratio,
-            score_cutoff=self.floor,
-            dtype=np.uint8,
-        )
-        hits = scores >= self.cutoffs[:, None]
-        readings = [
-            r for index, c in enumerate(found) for r in self.read(index, c, np.flatnonzero(hits[:, index]))
-        ]
+        candidates = self.candidates(found)
+        readings = [r for index, c in enumerate(found) for r in self.read(index, c, candidates[index])]
         best = choose(readings, [set(group) for group in exclusive])
         return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
 
+    def candidates(self, found: list[Clause]) -> list[list[int]]:
+        """For each clause, the phrases that may be in it, to be located word by word."""
+        chosen: list[list[int]] = [[] for _ in found]
+        joined = "\n".join(c.compact for c in found)
+        for index, key in self.exact:
+            if key in joined:
+                for column, c in enumerate(found):
+                    if key in c.compact:
+                        chosen[column].append(index)
+        for keys in self.fuzzy:
+            for column, index in keys.hits(found):
+                chosen[column].append(index)
+        return chosen
+
     def read(self, index: int, clause: Clause, candidates: Iterable[int]) -> list[Reading]:
-        matches = [m for m in (locate(self.phrases[p], index, clause) for p in candidates) if m]
+        matches = [
+            m for m in (locate(self.phrases[p], index, clause, self.vocabulary) for p in candidates) if m
+        ]
         direct = outermost([m for m in matches if not m.phrase.topic])
         topics = [m for m in matches if m.phrase.topic]
         return read_direct(clause, direct) + read_topics(clause, topics, direct)

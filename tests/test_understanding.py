@@ -1,0 +1,475 @@
+"""Understanding a merchant's own words (wizard.understanding): the seed phrases, word
+cutting, typos, negation, "works fine" statements, exclusive groups, odd input, and a
+precision/recall check on a small development set of sentences written for it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jieba
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wizard import understanding
+from wizard.understanding import Fact, Phrasebook
+
+SEED = Path(__file__).resolve().parent.parent / "wizard" / "seed"
+LANGUAGES = ("zh-hans", "en")
+
+
+def seed_phrases() -> dict[str, dict[str, list[str]]]:
+    return json.loads((SEED / "phrases.json").read_text(encoding="utf-8"))["phrases"]
+
+
+@pytest.fixture(scope="module")
+def book() -> Phrasebook:
+    return Phrasebook.from_phrases(seed_phrases())
+
+
+def read(book: Phrasebook, text: str, **kwargs) -> dict[str, str]:
+    """What ``text`` says, as {symptom: polarity}."""
+    return {fact.symptom: fact.polarity for fact in book.understand(text, **kwargs)}
+
+
+# --- The seed phrases
+
+
+def test_every_symptom_of_the_seed_knowledge_has_phrases_in_both_languages():
+    knowledge = json.loads((SEED / "knowledge.json").read_text(encoding="utf-8"))
+    payload = json.loads((SEED / "phrases.json").read_text(encoding="utf-8"))
+    assert payload["format"] == 1
+    assert set(payload["phrases"]) == {symptom["slug"] for symptom in knowledge["symptoms"]}
+    for symptom, languages in payload["phrases"].items():
+        assert set(languages) == set(LANGUAGES), symptom
+        for language, phrases in languages.items():
+            assert 4 <= len(phrases) <= 15, (symptom, language)
+            assert len(set(phrases)) == len(phrases), (symptom, language)
+            assert all(phrase.strip() == phrase and phrase for phrase in phrases), (symptom, language)
+
+
+def test_every_seed_phrase_is_understood_as_its_own_symptom(book):
+    for symptom, languages in seed_phrases().items():
+        for phrase in (phrase for phrases in languages.values() for phrase in phrases):
+            assert read(book, phrase).get(symptom) == "present", (symptom, phrase)
+
+
+def test_a_fact_names_the_phrase_it_matched_and_the_words_of_the_text(book):
+    [fact] = book.understand("我的POS机刷卡的时候一直提示通讯失败!")
+    assert fact == Fact("pay-comm-failed", "present", "通讯失败", "通讯失败")
+    assert book.understand("没有装别的软件") == [
+        Fact("installed-third-party-app", "absent", "装了别的软件", "没有装别的软件")
+    ]
+
+
+# --- Cutting Chinese into words
+
+
+def test_the_phrases_are_words_of_the_phrasebooks_own_dictionary(book):
+    for text, phrase in (("屏幕上提示请输入授权码", "请输入授权码"), ("这个月流量卡欠费了", "流量卡欠费")):
+        assert phrase in book.tokenizer.lcut(text, HMM=False)
+        assert phrase not in jieba.lcut(text, HMM=False)
+
+
+def test_a_phrase_inside_an_ordinary_word_is_no_match(book):
+    # "进水果" is buying fruit, "没电话费" is out of phone credit.
+    assert read(book, "今天进水果的时候手机没电话费了") == {}
+    assert read(book, "机器进水了") == {"liquid-inside": "present", "dropped-or-wet": "present"}
+
+
+def test_small_words_between_the_words_of_a_phrase_do_not_stop_it(book):
+    assert read(book, "刷卡总是失败")["pay-card-read-fail"] == "present"
+    assert read(book, "机器进过水")["liquid-inside"] == "present"
+    assert read(book, "进了水")["liquid-inside"] == "present"
+
+
+def test_two_phrasebooks_never_change_each_others_words_or_jiebas_own():
+    first = Phrasebook.from_phrases({"a": {"zh-hans": ["嘀嘀嘟嘟"], "en": []}})
+    second = Phrasebook.from_phrases({"b": {"zh-hans": ["嘟嘟嘀嘀"], "en": []}})
+    assert "嘀嘀嘟嘟" in first.tokenizer.FREQ and "嘀嘀嘟嘟" not in second.tokenizer.FREQ
+    assert "嘀嘀嘟嘟" not in jieba.dt.FREQ
+    assert read(first, "它嘀嘀嘟嘟地响") == {"a": "present"}
+    assert read(second, "它嘀嘀嘟嘟地响") == {}
+
+
+# --- Typos and mixed languages
+
+
+def test_a_typo_in_a_long_english_word_still_matches(book):
+    assert read(book, "it asks for an authorizaton code") == {"pay-asks-auth-code": "present"}
+    assert read(book, "comunication failed")["pay-comm-failed"] == "present"
+
+
+def test_a_different_short_or_known_word_is_no_typo(book):
+    assert read(book, "blank screen") == {"boot-screen-blank": "present"}
+    assert read(book, "black screen") == {"boot-no-power": "present"}
+    assert "no-auth-code-at-hand" not in read(book, "it asks for an authorization code")
+    # "screen line" is one letter from "screen fine": the screen is fine, nothing is broken.
+    assert read(book, "the screen is fine") == {"screen-cracked-garbled": "absent"}
+
+
+def test_chinese_and_english_mixed_in_one_sentence(book):
+    assert read(book, "POS显示communication failed") == {"pay-comm-failed": "present"}
+    assert read(book, "pos机显示terminal not activated,没有信号")["network-no-signal"] == "present"
+
+
+# --- Negation
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom"),
+    [
+        ("没有装别的软件", "installed-third-party-app"),
+        ("我没装过别的软件", "installed-third-party-app"),
+        ("没有报错", "pay-other-message"),
+        ("从来没有摔过", "dropped-or-wet"),
+        ("没有人动过设置", "settings-changed"),
+        ("不是没信号", "network-no-signal"),
+        ("电池没有鼓包", "battery-swollen"),
+        ("进水?没有", None),
+        ("no error", "pay-other-message"),
+        ("I haven't installed any new apps", "installed-third-party-app"),
+        ("we did not change the settings", "settings-changed"),
+        ("it was never dropped", "dropped-or-wet"),
+    ],
+)
+def test_a_negator_before_a_phrase_makes_it_absent(book, text, symptom):
+    facts = read(book, text)
+    if symptom is None:
+        assert "absent" not in facts.values() or all(p == "absent" for p in facts.values())
+    else:
+        assert facts[symptom] == "absent"
+        assert "present" not in facts.values()
+
+
+def test_a_negator_at_the_end_of_the_clause_makes_it_absent(book):
+    assert read(book, "鼓包没有") == {"battery-swollen": "absent"}
+    # ...but not when something follows it: the negator is about that.
+    assert read(book, "电池鼓包没有冒烟") == {
+        "battery-swollen": "present",
+        "smoke-or-burning-smell": "absent",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom"),
+    [
+        ("无法开机", "boot-no-power"),
+        ("开不了机", "boot-no-power"),
+        ("不能刷卡", "pay-card-read-fail"),
+        ("刷不了卡", "pay-card-read-fail"),
+        ("没信号", "network-no-signal"),
+        ("升级失败", "upgrade-stuck-failed"),
+        ("终端未激活", "pay-not-activated"),
+        ("it won't turn on", "boot-no-power"),
+        ("the terminal can't read the card", "pay-card-read-fail"),
+        ("no signal", "network-no-signal"),
+    ],
+)
+def test_a_failure_word_inside_a_phrase_is_part_of_the_symptom(book, text, symptom):
+    assert read(book, text)[symptom] == "present"
+
+
+def test_a_negation_covers_every_item_of_a_list(book):
+    hazards = {"battery-swollen", "smoke-or-burning-smell", "liquid-inside"}
+    for text in ("没有鼓包、冒烟或进水", "鼓包冒烟进水都没有", "no swollen battery or smoke or water inside"):
+        facts = read(book, text)
+        assert {s: facts[s] for s in hazards} == dict.fromkeys(hazards, "absent"), text
+    # Side by side without a link, a negation stays with its own phrase.
+    assert read(book, "没有报错刷不了卡") == {"pay-other-message": "absent", "pay-card-read-fail": "present"}
+
+
+def test_a_negation_does_not_reach_past_why_or_a_time(book):
+    assert read(book, "不知道为什么刷不了卡") == {"pay-card-read-fail": "present"}
+    assert read(book, "没多久就死机了") == {"pay-app-crash": "present"}
+    assert read(book, "I have no idea why it won't turn on") == {"boot-no-power": "present"}
+
+
+def test_a_negation_does_not_cross_a_clause(book):
+    assert read(book, "没有报错,但是刷不了卡") == {
+        "pay-other-message": "absent",
+        "pay-card-read-fail": "present",
+    }
+    assert read(book, "no error, but the wifi is down") == {
+        "pay-other-message": "absent",
+        "network-no-signal": "present",
+    }
+
+
+def test_a_question_or_a_guess_is_no_fact(book):
+    assert read(book, "有没有进水我不确定") == {}
+    assert read(book, "I'm not sure if it got wet") == {}
+    assert read(book, "网络正常吗?") == {}
+
+
+# --- "Works fine" statements
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom"),
+    [
+        ("网络正常", "network-no-signal"),
+        ("网络都很正常", "network-no-signal"),
+        ("信号满格", "network-no-signal"),
+        ("wifi works", "network-no-signal"),
+        ("the wifi is working fine", "network-no-signal"),
+        ("the screen is fine", "screen-cracked-garbled"),
+        ("屏幕没问题", "screen-cracked-garbled"),
+        ("电池正常", "battery-swollen"),
+        ("升级没问题", "upgrade-stuck-failed"),
+        ("刷卡正常", "pay-card-read-fail"),
+    ],
+)
+def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, text, symptom):
+    facts = book.understand(text)
+    assert read(book, text)[symptom] == "absent"
+    faults = [f for f in facts if f.polarity == "present" and f.symptom != "pay-works-normally"]
+    assert faults == []
+
+
+def test_the_normal_options_are_present_facts_of_their_own(book):
+    assert read(book, "开机正常,能进主界面") == {"boot-normal": "present"}
+    assert read(book, "升级成功了") == {"upgrade-succeeded": "present"}
+    assert read(book, "刷卡正常") == {"pay-works-normally": "present", "pay-card-read-fail": "absent"}
+    assert read(book, "外观完好,以上都没有") == {"no-hazard-signs": "present"}
+
+
+def test_the_example_statements_of_the_brief(book):
+    assert read(book, "网络正常,没有装别的软件,没有报错") == {
+        "network-no-signal": "absent",
+        "installed-third-party-app": "absent",
+        "pay-other-message": "absent",
+    }
+    assert read(book, "the screen is fine, no error, wifi works") == {
+        "screen-cracked-garbled": "absent",
+        "pay-other-message": "absent",
+        "network-no-signal": "absent",
+    }
+
+
+# --- Facts: one per symptom, in order, exclusive groups
+
+
+def test_one_fact_per_symptom_in_the_order_of_the_text(book):
+    facts = book.understand("屏幕显示通讯失败,刷不了卡,又没信号,刷卡一直失败")
+    assert [f.symptom for f in facts] == ["pay-comm-failed", "pay-card-read-fail", "network-no-signal"]
+
+
+def test_an_exclusive_group_keeps_its_best_present_symptom(book):
+    text = "刷卡提示通讯失败,还报错"
+    assert read(book, text) == {"pay-comm-failed": "present", "pay-other-message": "present"}
+    payment_screen = {"pay-comm-failed", "pay-other-message", "pay-card-read-fail", "pay-works-normally"}
+    assert read(book, text, exclusive=[payment_screen]) == {"pay-comm-failed": "present"}
+
+
+def test_an_exclusive_group_keeps_absent_facts_and_leaves_other_symptoms_alone(book):
+    text = "开机黑屏,没有报错,电池鼓包"
+    groups = [{"boot-no-power", "boot-normal"}, {"pay-other-message", "pay-comm-failed"}]
+    assert read(book, text, exclusive=groups) == {
+        "boot-no-power": "present",
+        "pay-other-message": "absent",
+        "battery-swollen": "present",
+    }
+
+
+# --- Odd input
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x00", "😀🙏💳", "!!!???", "……", "\n\n", "ℌ𝔢𝔩𝔩𝔬"])
+def test_empty_or_garbage_text_is_no_fact(book, text):
+    assert book.understand(text) == []
+
+
+def test_nul_and_control_characters_are_spaces(book):
+    assert read(book, "刷不了\x00卡\x07") == {"pay-card-read-fail": "present"}
+
+
+def test_fullwidth_letters_and_punctuation_are_read_like_plain_ones(book):
+    assert read(book, "ＰＯＳ显示ｃｏｍｍｕｎｉｃａｔｉｏｎ　ｆａｉｌｅｄ") == {"pay-comm-failed": "present"}
+    assert read(book, "网络正常，没有报错！") == {
+        "network-no-signal": "absent",
+        "pay-other-message": "absent",
+    }
+
+
+def test_only_the_start_of_a_very_long_text_is_read(book):
+    filler = "今天天气很好," * 1000
+    assert read(book, "刷不了卡," + filler + "屏幕显示通讯失败") == {"pay-card-read-fail": "present"}
+
+
+def test_an_empty_phrasebook_understands_nothing():
+    assert Phrasebook.from_phrases({}).understand("刷不了卡") == []
+
+
+def test_phrases_too_vague_to_be_evidence_are_left_out():
+    book = Phrasebook.from_phrases({"vague": {"zh-hans": ["", " ", "!!", "卡", "了"], "en": ["a", "the"]}})
+    assert book.phrases == []
+    assert book.understand("这张卡刷不了了, the card") == []
+
+
+@given(st.text(max_size=300))
+def test_any_text_gives_well_formed_facts(book, text):
+    facts = book.understand(text)
+    normalised = understanding.normalise(text)
+    assert len({f.symptom for f in facts}) == len(facts)
+    for fact in facts:
+        assert fact.polarity in ("present", "absent")
+        assert fact.excerpt and fact.excerpt in normalised
+
+
+# --- A development set: sentences written for this module (not a held-out test)
+
+DEV = [
+    (
+        "pos机升级以后就刷不了卡了,屏幕上显示通讯失败",
+        {"pay-card-read-fail": "present", "pay-comm-failed": "present"},
+    ),
+    ("昨天升级完,今天开机一直卡在开机画面,反复重启", {"boot-loop": "present"}),
+    ("升级到一半停电了,现在开不了机", {"upgrade-interrupted": "present", "boot-no-power": "present"}),
+    ("刷卡的时候提示终端未登记", {"pay-not-activated": "present"}),
+    (
+        "屏幕上让我输入授权码,可是我手上没有授权码",
+        {"pay-asks-auth-code": "present", "no-auth-code-at-hand": "present"},
+    ),
+    (
+        "银行给办的机器,用了五六年了,升级后提示版本不支持",
+        {"provider-bank": "present", "device-over-5-years": "present", "pay-not-supported": "present"},
+    ),
+    (
+        "网络正常,也没有装别的软件,没有报错",
+        {"network-no-signal": "absent", "installed-third-party-app": "absent", "pay-other-message": "absent"},
+    ),
+    ("电池鼓包了,摸着很烫", {"battery-swollen": "present"}),
+    ("机器昨天掉地上了", {"dropped-or-wet": "present"}),
+    (
+        "没有鼓包、冒烟或者进水",
+        {
+            "battery-swollen": "absent",
+            "smoke-or-burning-smell": "absent",
+            "liquid-inside": "absent",
+            "dropped-or-wet": "absent",
+        },
+    ),
+    ("流量卡欠费了,一直没信号", {"network-no-signal": "present"}),
+    ("手机也上不了网,路由器坏了", {"other-devices-offline": "present"}),
+    ("换了新的路由器以后一直提示连接超时", {"network-changed": "present", "pay-comm-failed": "present"}),
+    ("手续费从0.6涨到了0.8,也没收到通知", {"higher-fee-rate": "present", "no-fee-notice": "present"}),
+    ("对账单上多了一笔服务费,到账少了", {"new-extra-charge": "present", "settlement-less": "present"}),
+    ("用着用着就死机,要重启才行", {"crashes-during-use": "present"}),
+    (
+        "安卓智能pos,装了个记账的app以后收款程序就闪退",
+        {"device-smart-pos": "present", "pay-app-crash": "present"},
+    ),
+    ("屏幕碎了,不过还能刷卡", {"screen-cracked-garbled": "present", "pay-works-normally": "present"}),
+    ("开机黑屏,充电也没反应", {"boot-no-power": "present"}),
+    (
+        "客服电话一直打不通,附近也没有维修点",
+        {"brand-cs-unreachable": "present", "no-local-service": "present"},
+    ),
+    ("业务员联系不上了,原来的app也用不了", {"old-application-channel-gone": "present"}),
+    ("银行通知让我重新申请", {"provider-bank": "present", "told-to-reapply": "present"}),
+    ("升级失败了,进度条一直不动", {"upgrade-stuck-failed": "present"}),
+    ("升级成功了,但是刷卡没反应", {"upgrade-succeeded": "present", "pay-card-read-fail": "present"}),
+    ("时好时坏,有时候能刷有时候不行", {"fails-now-and-then": "present"}),
+    (
+        "刷卡正常,就是手续费太高了不想用了",
+        {"pay-works-normally": "present", "pay-card-read-fail": "absent", "fees-over-budget": "present"},
+    ),
+    ("卡槽里好像有灰,读卡失败", {"card-slot-dirty": "present", "pay-card-read-fail": "present"}),
+    ("机器反应很慢,老是转圈", {"slow-laggy": "present"}),
+    ("没人动过设置,也没摔过", {"settings-changed": "absent", "dropped-or-wet": "absent"}),
+    ("屏幕亮着,按什么都没反应", {"pay-screen-on-no-message": "present"}),
+    ("不知道为什么无法读卡", {"pay-card-read-fail": "present"}),
+    ("没多久就死机了", {"pay-app-crash": "present"}),
+    ("电池正常,没有鼓包,也没有烧焦味", {"battery-swollen": "absent", "smoke-or-burning-smell": "absent"}),
+    ("屏幕显示乱码,还有条纹", {"screen-cracked-garbled": "present"}),
+    ("外壳裂开了,能看到里面的电线", {"case-cracked-parts-exposed": "present"}),
+    ("信号满格,wifi也正常", {"network-no-signal": "absent"}),
+    (
+        "是在支付公司业务员那里办的,手刷的那种",
+        {"provider-payment-company": "present", "device-mpos": "present"},
+    ),
+    ("升级申请没通过,让补材料", {"upgrade-application-rejected": "present"}),
+    (
+        "同行也有这个问题,听说是已知问题",
+        {"others-same-model": "present", "brand-known-issue-notice": "present"},
+    ),
+    ("pos机升级后用不了了", {"fails-every-time": "present"}),
+    ("POS显示connection timeout,但是wifi正常", {"pay-comm-failed": "present", "network-no-signal": "absent"}),
+    (
+        "After the upgrade the terminal says communication error every time I try to take a payment",
+        {"pay-comm-failed": "present", "fails-every-time": "present"},
+    ),
+    ("It asks for an authorizaton code and I don't have one", {"pay-asks-auth-code": "present"}),
+    ("The screen says terminal not activated", {"pay-not-activated": "present"}),
+    (
+        "I haven't installed any new apps and the wifi works fine",
+        {"installed-third-party-app": "absent", "network-no-signal": "absent"},
+    ),
+    ("The battery is swollen and it gets very hot", {"battery-swollen": "present"}),
+    (
+        "No smoke or burning smell, the screen is fine",
+        {"smoke-or-burning-smell": "absent", "screen-cracked-garbled": "absent"},
+    ),
+    (
+        "It can't read chip cards anymore and keeps saying insert card again",
+        {"pay-card-read-fail": "present"},
+    ),
+    (
+        "The update failed halfway and now it is stuck on the logo",
+        {"upgrade-stuck-failed": "present", "boot-loop": "present"},
+    ),
+    (
+        "My bank told me to reapply through a new channel",
+        {"provider-bank": "present", "told-to-reapply": "present"},
+    ),
+    (
+        "Fees went up and less money arrived in my account",
+        {"higher-fee-rate": "present", "settlement-less": "present"},
+    ),
+    ("the terminal has been slow and laggy since the update", {"slow-laggy": "present"}),
+    (
+        "I dropped it yesterday and now it won't turn on",
+        {"dropped-or-wet": "present", "boot-no-power": "present"},
+    ),
+    (
+        "No error, nothing happens when I press the keys",
+        {"pay-other-message": "absent", "pay-screen-on-no-message": "present"},
+    ),
+    ("I have no idea why the card can't be read", {"pay-card-read-fail": "present"}),
+    ("It works sometimes, on and off", {"fails-now-and-then": "present"}),
+    (
+        "Customer service never replied and there is no repair shop nearby",
+        {"brand-cs-unreachable": "present", "no-local-service": "present"},
+    ),
+    ("The screen is cracked and shows garbled text", {"screen-cracked-garbled": "present"}),
+    (
+        "We changed the wifi password last week, now there's no signal",
+        {"network-changed": "present", "network-no-signal": "present"},
+    ),
+    (
+        "payments go through fine, the problem is the fees",
+        {"pay-works-normally": "present", "pattern-not-a-fault": "present"},
+    ),
+    (
+        "It's an android smart pos from a payment company",
+        {"device-smart-pos": "present", "provider-payment-company": "present"},
+    ),
+    ("你好,请问怎么办", {}),
+    ("hello, please help", {}),
+]
+
+
+def test_precision_and_recall_on_the_development_sentences(book):
+    found = correct = expected = 0
+    for text, facts in DEV:
+        understood = read(book, text)
+        found += len(understood)
+        expected += len(facts)
+        correct += sum(facts.get(symptom) == polarity for symptom, polarity in understood.items())
+    precision, recall = correct / found, correct / expected
+    # Written alongside the phrases, so both are optimistic; the real measure is a
+    # corpus the phrases were not written for.
+    assert precision >= 0.95, precision
+    assert recall >= 0.9, recall
