@@ -346,8 +346,11 @@ WIZARD_SLIP = env_float("WIZARD_SLIP", engine.SLIP, minimum=0.0, maximum=0.45)
 WIZARD_SNAPSHOT_CACHE = env_int("WIZARD_SNAPSHOT_CACHE", 16, minimum=1)
 # ...and at most this many MiB of their compiled arrays (the oldest revisions go first).
 WIZARD_SNAPSHOT_CACHE_MB = env_int("WIZARD_SNAPSHOT_CACHE_MB", 256, minimum=1)
-# Diagnoses (and the contact details in their tickets) are kept this long by default.
+# `manage.py purge_diagnoses` keeps diagnoses (and the contact details in their tickets)
+# this many days after their last change, and never while a ticket is open...
 DIAGNOSIS_RETENTION_DAYS = env_int("DIAGNOSIS_RETENTION_DAYS", 365, minimum=1)
+# ...and django-axes' login records (client address, browser, username) this many days.
+LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 90, minimum=1)
 
 LOGGING = {
     "version": 1,

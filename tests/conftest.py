@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 import re
@@ -18,7 +17,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import BrowserContext, Page, expect
 
-from wizard import knowledge, publishing
+from wizard import knowledge, publishing, roles
 from wizard import urls as wizard_urls
 from wizard.models import KnowledgeRevision
 
@@ -235,12 +234,18 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-def ensure_roles() -> None:
-    """The groups the roles migration makes (a flushed database has lost them)."""
-    from django.apps import apps
+def make_agent(username: str, **fields):
+    """An account with the agent role, as ``manage.py create_account --role agent`` makes it."""
+    from django.contrib.auth import get_user_model
 
-    roles = importlib.import_module("wizard.migrations.0002_roles")
-    roles.create_roles(apps, None)
+    user = get_user_model().objects.create_user(username, **fields)
+    roles.grant(user, roles.AGENT)
+    return user
+
+
+def ensure_roles() -> None:
+    """The role groups (flush recreates them after migrate's signal; this does not rely on it)."""
+    roles.sync_groups()
 
 
 @pytest.fixture

@@ -68,10 +68,13 @@ def test_a_signed_in_non_agent_is_refused(client, seeded, django_user_model):
     assert client.get(reverse("wizard:agent-home")).status_code == 403
 
 
-def test_agents_and_support_staff_get_the_console(agent_client, client, django_user_model):
+def test_agents_and_superusers_get_the_console_support_admins_do_not(agent_client, client, django_user_model):
     assert agent_client.get(reverse("wizard:agent-home")).status_code == 200
-    staff = django_user_model.objects.create_user("support", is_staff=True)
-    client.force_login(staff)
+    support = django_user_model.objects.create_user("support", is_staff=True)
+    support.groups.add(Group.objects.get(name="Support admins"))
+    client.force_login(support)
+    assert client.get(reverse("wizard:agent-home")).status_code == 403  # no contact details
+    client.force_login(django_user_model.objects.create_superuser("boss"))
     assert client.get(reverse("wizard:agent-home")).status_code == 200
 
 
@@ -83,8 +86,10 @@ def test_agent_login_page_signs_in(client, seeded, agent):
     assert response["Location"] == reverse("wizard:agent-home")
 
 
-def test_agents_cannot_change_content_in_the_admin(agent_client):
-    assert agent_client.get(reverse("admin:wizard_cause_changelist")).status_code in (302, 403)
+def test_agents_have_no_admin(agent, agent_client):
+    assert not agent.is_staff
+    response = agent_client.get(reverse("admin:wizard_cause_changelist"))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
 
 
 # --- Console -----------------------------------------------------------------------------

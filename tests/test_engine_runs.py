@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from wizard import engine
 
+from .conftest import make_agent
 from .test_wizard_flow import answer, current, run_to_the_end, start
 
 
@@ -94,7 +95,7 @@ def test_engine_runs_once_per_result_page(client, seeded, snapshot, engine_runs)
 
 
 def test_engine_runs_once_per_agent_console(client, seeded, django_user_model, engine_runs):
-    client.force_login(django_user_model.objects.create_user("agent-counted", is_staff=True))
+    client.force_login(make_agent("agent-counted"))
     diagnosis = start(client)
     engine_runs.clear()
     response = client.get(reverse("wizard:agent-case", args=[diagnosis.code]))
@@ -111,7 +112,7 @@ def test_a_step_never_reads_the_knowledge_payload_again(client, seeded, django_u
 
     diagnosis = start(client)
     question = current(client, diagnosis).context["question"]  # compiles the snapshot once
-    client.force_login(django_user_model.objects.create_user("agent-payload", is_staff=True))
+    client.force_login(make_agent("agent-payload"))
     with CaptureQueriesContext(connection) as queries:
         client.get(reverse("wizard:step", args=[diagnosis.code, 1]))
         answer(client, diagnosis, 1, question["slug"], "unsure")

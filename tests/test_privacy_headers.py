@@ -10,6 +10,7 @@ from django.urls import reverse
 from wizard import ratelimit
 from wizard.models import Diagnosis, Ticket
 
+from .conftest import make_agent
 from .test_wizard_flow import start
 
 
@@ -39,7 +40,7 @@ def test_the_merchants_pages_with_personal_data_are_not_stored(client, escalated
 
 def test_every_agent_page_is_not_stored(client, escalated_case, django_user_model):
     diagnosis, ticket = escalated_case
-    client.force_login(django_user_model.objects.create_user("agent-headers", is_staff=True))
+    client.force_login(make_agent("agent-headers"))
     for url in (
         reverse("wizard:agent-home"),
         reverse("wizard:agent-case", args=[diagnosis.code]),

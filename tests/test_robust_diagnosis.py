@@ -9,7 +9,7 @@ from wizard import flow, review
 from wizard.knowledge import Snapshot
 from wizard.position import Reply, locate
 
-from .conftest import make_payload
+from .conftest import make_agent, make_payload
 
 # --- The health report ------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ def test_a_reported_hazard_stands_on_every_later_page(client, hazard_site, djang
     )
     assert "data-safety" in client.get(reverse("wizard:step", args=[diagnosis.code, 1])).content.decode()
     assert "data-safety" in client.get(reverse("wizard:escalate", args=[diagnosis.code])).content.decode()
-    client.force_login(django_user_model.objects.create_user("agent-safety", is_staff=True))
+    client.force_login(make_agent("agent-safety"))
     assert "data-safety" in client.get(reverse("wizard:agent-case", args=[diagnosis.code])).content.decode()
 
 

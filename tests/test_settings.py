@@ -107,6 +107,7 @@ def test_a_bad_database_url_is_named_without_repeating_its_password(monkeypatch)
         ("WIZARD_QUESTION_BUDGET", "0"),
         ("WIZARD_SNAPSHOT_CACHE", "lots"),
         ("DIAGNOSIS_RETENTION_DAYS", "-30"),
+        ("LOGIN_LOG_RETENTION_DAYS", "0"),
         ("DB_CONN_MAX_AGE", "forever"),
         ("TRUSTED_PROXY_COUNT", "-1"),
         ("LOG_LEVEL", "loud"),

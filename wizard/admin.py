@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -45,6 +46,13 @@ admin.site.login_form = AdminLoginForm
 
 class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     """Bilingual fields side by side, with history and revert."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # simple-history shows an old version to whoever may view the object, and saves
+        # it back on POST for them too: reverting is a change, so it needs that right.
+        if request.method not in ("GET", "HEAD") and not self.has_change_permission(request):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 @admin.register(Category)
@@ -259,8 +267,27 @@ class DateBoundChangeList(ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """Diagnoses and tickets are read-only here, for everyone: they change through the
+    agent console (or the wizard), which keeps a diagnosis and its ticket in step and
+    records who did what. The retention purge deletes them, keeping anonymous counts."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+# Seen only by those who may see tickets (the contact details): agents' notes about a caller.
+PERSONAL_FIELDS = ("notes",)
+
+
 @admin.register(Diagnosis)
-class DiagnosisAdmin(admin.ModelAdmin):
+class DiagnosisAdmin(RecordAdmin):
     list_display = ("display_code", "channel", "status", "revision", "language", "created")
     list_filter = ("status", "channel", "language")
     list_select_related = ("revision",)
@@ -286,9 +313,15 @@ class DiagnosisAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return DateBoundChangeList
 
+    def get_fields(self, request: HttpRequest, obj=None):
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("wizard.view_ticket"):
+            return fields
+        return tuple(name for name in fields if name not in PERSONAL_FIELDS)
+
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(RecordAdmin):
     list_display = ("__str__", "status", "phone", "created")
     list_filter = ("status",)
     list_select_related = ("diagnosis",)

@@ -1,35 +1,89 @@
-"""Retention: old diagnoses go, their anonymous counts stay.
+"""Retention: old diagnoses go, their anonymous counts stay; old login records go.
 
-Before deleting, each day's diagnoses are folded into :class:`ArchivedDay` rows (per
-revision and channel) carrying exactly the counts the insights dashboard shows, so its
-figures for old periods do not change when the personal data is gone.
+A diagnosis is purged once nothing has happened to it, or to its tickets, since the
+cutoff, and never while one of its tickets is still open: that is work a person has
+yet to do. Before deleting, each day's diagnoses are folded into :class:`ArchivedDay`
+rows (per revision and channel) carrying exactly the counts the insights dashboard
+shows, so its figures for old periods do not change when the personal data is gone.
+
+django-axes keeps a row per sign-in, per failed sign-in and per lockout counter, each
+with the client's address and browser; those go after their own, shorter period.
+
+Both are idempotent: a second run with the same cutoffs finds nothing to remove.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from .insights import CONCLUDED, GIVEN_UP_AFTER
 from .knowledge import UNSURE
-from .models import Answer, ArchivedDay, Diagnosis
+from .models import Answer, ArchivedDay, CaseEvent, Diagnosis, Ticket
 
 Key = tuple  # (day, revision, channel): one ArchivedDay
 Counts = dict[Key, dict[str, list[int]]]
 
+# What a purge reports, by kind, in this order.
+DIAGNOSIS_KINDS = {Diagnosis: "diagnoses", Ticket: "tickets", Answer: "answers", CaseEvent: "case events"}
+LOGIN_KINDS = {
+    AccessAttempt: "login attempts (lockout counters)",
+    AccessLog: "sign-ins",
+    AccessFailureLog: "failed sign-ins",
+}
+# Diagnoses are deleted this many at a time, each batch in its own transaction: a first
+# purge of a year of diagnoses neither holds one huge transaction nor starts over if stopped.
+BATCH = 500
+
+
+def expired(cutoff: datetime) -> QuerySet[Diagnosis]:
+    """Diagnoses started and last changed before ``cutoff``, with no ticket changed since
+    and none still open."""
+    return Diagnosis.objects.filter(created__lt=cutoff, updated__lt=cutoff).exclude(
+        pk__in=Ticket.objects.filter(~Q(status=Ticket.Status.CLOSED) | Q(updated__gte=cutoff)).values(
+            "diagnosis"
+        )
+    )
+
+
+def kept_open(cutoff: datetime) -> int:
+    """How many diagnoses would have expired but for a ticket still open."""
+    return (
+        Diagnosis.objects.filter(created__lt=cutoff, updated__lt=cutoff)
+        .filter(pk__in=Ticket.objects.exclude(status=Ticket.Status.CLOSED).values("diagnosis"))
+        .count()
+    )
+
+
+def purge(cutoff: datetime, *, dry_run: bool = False) -> Counter:
+    """Fold the expired diagnoses (see :func:`expired`) into anonymous daily counts, then
+    delete them with everything personal attached. Returns how many rows of each kind
+    (``DIAGNOSIS_KINDS``' names) went, or would go with ``dry_run``."""
+    removed = Counter(dict.fromkeys(DIAGNOSIS_KINDS.values(), 0))
+    if dry_run:
+        old = expired(cutoff)
+        for model, kind in DIAGNOSIS_KINDS.items():
+            rows = old if model is Diagnosis else model.objects.filter(diagnosis__in=old)
+            removed[kind] = rows.count()
+        return removed
+    while ids := list(expired(cutoff).order_by("pk").values_list("pk", flat=True)[:BATCH]):
+        removed.update(_purge_batch(cutoff, ids))
+    return removed
+
 
 @transaction.atomic
-def purge(cutoff: datetime, *, dry_run: bool = False) -> int:
-    """Fold the diagnoses started before ``cutoff`` into anonymous daily counts, then
-    delete them with everything personal attached. Returns how many there were."""
-    old = Diagnosis.objects.filter(created__lt=cutoff)
-    count = old.count()
-    if dry_run or not count:
-        return count
+def _purge_batch(cutoff: datetime, ids: list[int]) -> Counter:
+    # The rows locked, and the rule checked again on them: a ticket opened since the ids
+    # were read keeps its diagnosis (PostgreSQL makes such a ticket wait for this batch).
+    locked = list(expired(cutoff).filter(pk__in=ids).select_for_update().values_list("pk", flat=True))
+    if not locked:
+        return Counter()
+    old = Diagnosis.objects.filter(pk__in=locked)
     days = _archived_days(old)
     questions, causes, steps = _question_counts(old), _cause_counts(old), _step_counts(old)
     for key, day in days.items():
@@ -39,8 +93,20 @@ def purge(cutoff: datetime, *, dry_run: bool = False) -> int:
             day.steps[slug] = day.steps.get(slug, 0) + n
         day.save()
     # Tickets, answers and events go with their diagnosis (cascade): no contact detail stays.
-    old.delete()
-    return count
+    _total, deleted = old.delete()
+    return Counter({kind: deleted.get(model._meta.label, 0) for model, kind in DIAGNOSIS_KINDS.items()})
+
+
+def purge_logins(cutoff: datetime, *, dry_run: bool = False) -> Counter:
+    """Delete django-axes' records (client address, browser, username) from before
+    ``cutoff``. Returns how many of each kind (``LOGIN_KINDS``' names) went, or would go."""
+    removed = Counter()
+    with transaction.atomic():
+        for model, kind in LOGIN_KINDS.items():
+            rows = model.objects.filter(attempt_time__lt=cutoff)
+            # A lockout counter's expiry row goes with it (cascade); only the counter is reported.
+            removed[kind] = rows.count() if dry_run else rows.delete()[1].get(model._meta.label, 0)
+    return removed
 
 
 def _key(row: dict, prefix: str = "") -> Key:

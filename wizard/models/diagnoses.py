@@ -93,7 +93,10 @@ class Diagnosis(TimeStamped):
         ordering = ("-created",)
         verbose_name = _("diagnosis")
         verbose_name_plural = _("diagnoses")
-        permissions = [("view_insights", _("Can see what merchants hit (insights)"))]
+        permissions = [
+            ("view_insights", _("Can see what merchants hit (insights)")),
+            ("use_console", _("Can work cases and tickets in the agent console")),
+        ]
         indexes = [
             models.Index(fields=("status", "created"), name="diagnosis_status_created"),
             models.Index(fields=("day", "status"), name="diagnosis_day_status"),

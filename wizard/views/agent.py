@@ -28,6 +28,7 @@ from ..forms import AgentLoginForm, AgentStartForm, AnswerForm, CaseCodeForm, No
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis, Ticket
 from ..ratelimit import address_key, client_address, exhausted, hit
+from ..roles import is_agent
 from . import intake
 from .common import (
     HtmxHttpRequest,
@@ -42,16 +43,10 @@ from .common import (
     small_number,
 )
 
-AGENTS_GROUP = "Agents"
-
-
-def is_agent(user) -> bool:
-    return user.is_authenticated and (user.is_staff or user.groups.filter(name=AGENTS_GROUP).exists())
-
 
 def agent_required(view):
-    """Agents only; and every console page holds personal data (callers' numbers, notes),
-    so no browser or proxy keeps a copy of it."""
+    """Agents only (and superusers; see wizard.roles); and every console page holds
+    personal data (callers' numbers, notes), so no browser or proxy keeps a copy of it."""
 
     @wraps(view)
     @never_cache

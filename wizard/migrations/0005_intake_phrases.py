@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('wizard', '0003_symptom_hazard'),
+        ('wizard', '0004_agents_are_not_staff'),
     ]
 
     operations = [
