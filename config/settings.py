@@ -162,6 +162,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "wizard.middleware.RejectNulMiddleware",
+    "wizard.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -204,16 +205,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", required=PRODUCTION)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    # A Redis that stops answering must fail a request (and /readyz) quickly, not hang it.
-    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+    # A Redis that stops answering (hung, paused, a full network queue) must cost a request
+    # a fraction of a second, not hang it: it holds only rate-limit counters and a measured
+    # number, and is answered in well under a millisecond when healthy. After a failure
+    # each process stops asking it for REDIS_FAILURE_PAUSE seconds (wizard/cache.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "wizard.cache.FailFastRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.25, minimum=0.01, maximum=30),
+                "socket_timeout": env_float("REDIS_TIMEOUT", 0.25, minimum=0.01, maximum=30),
+                "failure_pause": env_int("REDIS_FAILURE_PAUSE", 10, minimum=0, maximum=3600),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Several deployments (or test runs) may share one Redis: keep their keys apart.
 CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX")
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "wizard.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -222,13 +235,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-in lockout (wizard/lockout.py). After AXES_FAILURE_LIMIT failures for one username
+# from one address, the next attempt is refused, even with the right password: the 5th
+# failure still shows the form, the 6th attempt is locked ("locks after 5 failures").
+# A call centre shares one public address, so locking the address alone would let one
+# mistyped password lock every agent out. Failures for one username from anywhere add up
+# to LOGIN_ACCOUNT_FAILURE_LIMIT, a ceiling for a password guessed from many addresses.
 AXES_FAILURE_LIMIT = 5
+LOGIN_ACCOUNT_FAILURE_LIMIT = 20
 AXES_COOLOFF_TIME = 1  # hours
 AXES_RESET_ON_SUCCESS = True
+# Attempts refused during a lockout do not extend it: it ends when the message says.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
-# Lock out a username from one address: a call centre shares one public address, so
-# locking the address alone would let one mistyped password lock every agent out.
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# What a successful sign-in clears: the username's failures from this address and from
+# every other (wizard.lockout.LockoutHandler counts the two limits itself).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_HANDLER = "wizard.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "wizard.lockout.lockout_response"
 # The client's address as the load balancer saw it (see TRUSTED_PROXY_COUNT): django-axes
 # would otherwise read the socket's address, the proxy's, and lock out everyone behind it
 # at once.
@@ -249,9 +273,13 @@ RATE_LIMITS = {
     "start": env_rate("RATE_LIMIT_START", "30/600"),
     "answer": env_rate("RATE_LIMIT_ANSWER", "600/600"),
     "escalate": env_rate("RATE_LIMIT_ESCALATE", "10/3600"),
-    # Unknown case codes an agent may try, per agent and per address (never exempt):
-    # codes are unguessable only while guessing stays slow.
+    # Look-ups by case code or ticket reference that find nothing (never exempt: codes
+    # are unguessable only while guessing stays slow). Merchants per address; agents per
+    # account, so that one agent's typos do not stop a call centre that shares one
+    # address, and all accounts behind one address together up to a much higher ceiling.
+    "lookup-miss": env_rate("RATE_LIMIT_LOOKUP_MISS", "20/900"),
     "code-miss": env_rate("RATE_LIMIT_CODE_MISS", "10/900"),
+    "code-miss-address": env_rate("RATE_LIMIT_CODE_MISS_ADDRESS", "100/900"),
 }
 # Never limited: local tools and the benchmark. Empty in production unless set.
 RATE_LIMIT_EXEMPT = env_list("RATE_LIMIT_EXEMPT", "" if PRODUCTION else "127.0.0.1,::1")

@@ -244,10 +244,10 @@ def login(client: Client, url: str, password: str, **meta):
 
 @pytest.mark.parametrize("url", login_urls())
 def test_login_locks_out_after_repeated_failures_and_axes_reset_unlocks(url, client, clerk, settings, db):
-    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
-        assert login(client, url, "wrong").status_code == 200  # the form again, with an error
-    assert login(client, url, "wrong").status_code == 429
-    # Locked out: even the right password is refused now.
+    # "Locks after 5 failures": each failure gets the form again, with an error...
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert login(client, url, "wrong").status_code == 200
+    # ...and the next attempt is refused, even with the right password.
     assert login(client, url, PASSWORD).status_code == 429
     call_command("axes_reset", verbosity=0)
     response = login(client, url, PASSWORD)

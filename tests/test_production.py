@@ -124,7 +124,7 @@ def test_production_settings_are_hardened():
         "csrf_secure": True,
         "csrf_httponly": True,
         "language_cookie": [True, True, "Lax"],
-        "cache": "django.core.cache.backends.redis.RedisCache",
+        "cache": "wizard.cache.FailFastRedisCache",
         "database": "django.db.backends.postgresql",
         "health_checks": True,
         "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",

@@ -1,13 +1,25 @@
-"""Requests refused before any view sees them."""
+"""Requests refused before any view sees them, and failures answered for every view."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.translation import ngettext
+
+from .ratelimit import minutes
+
+logger = logging.getLogger(__name__)
 
 NUL = "\x00"
+
+# Seconds a client is asked to wait while the database is unreachable: about as long as
+# a database restart or a fail-over takes.
+DATABASE_RETRY_AFTER = 30
 
 
 class RejectNulMiddleware:
@@ -27,3 +39,45 @@ class RejectNulMiddleware:
         ):
             return render(request, "400.html", status=400)
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """Answer 503 with ``Retry-After`` when the database cannot be reached, not 500.
+
+    A refused or dropped connection (``OperationalError``, ``InterfaceError``) is an
+    outage to wait out, not a bug: the page says so in the visitor's language and that the
+    answers already given are kept (they are in the database). Every other error still
+    goes to the usual 500 handling. The page itself touches no database.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("Database unavailable: %s: %s", type(exception).__name__, exception)
+        return database_unavailable(request)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    wait = minutes(DATABASE_RETRY_AFTER)
+    message = ngettext(
+        "The service is briefly unavailable. Please try again in %(minutes)d minute. "
+        "The answers you gave are saved.",
+        "The service is briefly unavailable. Please try again in %(minutes)d minutes. "
+        "The answers you gave are saved.",
+        wait,
+    ) % {"minutes": wait}
+    htmx = getattr(request, "htmx", None)
+    partial = htmx and not htmx.history_restore_request
+    response = render(
+        request, "503.html#content" if partial else "503.html", {"message": message}, status=503
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    add_never_cache_headers(response)
+    patch_vary_headers(response, ("HX-Request",))
+    return response

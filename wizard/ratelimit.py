@@ -5,7 +5,14 @@ system checks reject Django's built-in RedisCache), so every app server shares t
 through Redis. A fixed window per address and scope: the first hit creates the counter
 with the window as its timeout, later hits increment it atomically. When the cache is
 unreachable the limit is not enforced: a merchant in trouble must not be turned away
-because a counter could not be read.
+because a counter could not be read. The cache itself gives up quickly on a Redis that
+does not answer (short socket timeouts, and :mod:`wizard.cache` stops asking it for a
+while after a failure), so a hung Redis costs a request milliseconds, not seconds.
+
+Looking something up by an unguessable code (a case code, a ticket reference) is limited
+differently: only the look-ups that find nothing count ("misses"), and once a client has
+used up its misses every look-up is refused until the window ends, the right codes too, so
+that a refusal never tells a guesser which of its guesses exist.
 """
 
 from __future__ import annotations
@@ -67,12 +74,16 @@ def _counter(key: str, window: int) -> str:
     return f"ratelimit:{key}:{int(time.time() // window)}"
 
 
+def _unavailable(error: Exception) -> None:
+    logger.warning("Rate limit counter unavailable (%s); letting the request through", type(error).__name__)
+
+
 def exhausted(key: str, limit: int, window: int) -> bool:
     """True when ``key`` already used up ``limit`` hits in this window (counts nothing)."""
     try:
         return (cache.get(_counter(key, window)) or 0) >= limit
-    except Exception:  # see the module docstring
-        logger.exception("Rate limit counter unavailable; letting the request through")
+    except Exception as error:  # see the module docstring
+        _unavailable(error)
         return False
 
 
@@ -86,8 +97,8 @@ def hit(key: str, limit: int, window: int) -> bool:
             count = cache.incr(name)
         except ValueError:
             count = 1 if cache.add(name, 1, timeout=window) else cache.incr(name)
-    except Exception:  # any cache failure at all: see the module docstring
-        logger.exception("Rate limit counter unavailable; letting the request through")
+    except Exception as error:  # any cache failure at all: see the module docstring
+        _unavailable(error)
         return True
     return count <= limit
 
@@ -96,18 +107,24 @@ def seconds_left(window: int) -> int:
     return max(1, math.ceil(window - time.time() % window))
 
 
-def too_many_requests(request: HttpRequest, retry_after: int) -> HttpResponse:
+def minutes(seconds: int) -> int:
+    """A wait as people say it: whole minutes, rounded up."""
+    return max(1, math.ceil(seconds / 60))
+
+
+def too_many_requests(request: HttpRequest, retry_after: int, message: str = "") -> HttpResponse:
     """429 with a message a stressed merchant understands, as a page or htmx partial."""
-    minutes = max(1, math.ceil(retry_after / 60))
+    wait = minutes(retry_after)
     context = {
-        "message": ngettext(
+        "message": message
+        or ngettext(
             "There were too many requests from your connection in a short time. "
             "Please try again in %(minutes)d minute. Your answers so far are kept.",
             "There were too many requests from your connection in a short time. "
             "Please try again in %(minutes)d minutes. Your answers so far are kept.",
-            minutes,
+            wait,
         )
-        % {"minutes": minutes},
+        % {"minutes": wait},
     }
     htmx = getattr(request, "htmx", None)
     partial = htmx and not htmx.history_restore_request
@@ -154,3 +171,57 @@ def rate_limit(scope: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable:
         return wrapped
 
     return decorator
+
+
+# --- Look-ups by code ----------------------------------------------------------------------
+
+Counters = list[tuple[str, str]]
+
+
+def merchant_lookups(request: HttpRequest) -> Counters:
+    """Whom a merchant's missed look-up counts against: the client address."""
+    return [("lookup-miss", address_key(client_address(request)))]
+
+
+def agent_lookups(request: HttpRequest) -> Counters:
+    """Whom an agent's missed look-up counts against: the agent's own account (one agent's
+    typos never stop the rest of a call centre) and, with a much higher ceiling, the client
+    address (every account behind it together)."""
+    return [
+        ("code-miss", f"user:{request.user.pk}"),
+        ("code-miss-address", address_key(client_address(request))),
+    ]
+
+
+def lookup_wait(counters: Counters) -> int:
+    """Seconds until a look-up is allowed again: 0 while no counter is used up.
+
+    Never exempt (``RATE_LIMIT_EXEMPT``): codes stay unguessable only while guessing is slow.
+    """
+    wait = 0
+    for scope, key in counters:
+        limit, window = settings.RATE_LIMITS.get(scope, (0, 1))
+        if limit and exhausted(f"{scope}:{key}", limit, window):
+            wait = max(wait, seconds_left(window))
+    return wait
+
+
+def count_miss(counters: Counters) -> None:
+    """Count a look-up that found nothing."""
+    for scope, key in counters:
+        limit, window = settings.RATE_LIMITS.get(scope, (0, 1))
+        if limit and not hit(f"{scope}:{key}", limit, window):
+            logger.info("Look-ups refused: %s for %s", scope, key)
+
+
+def too_many_misses(request: HttpRequest, retry_after: int) -> HttpResponse:
+    """The merchant's 429 after too many unknown case codes."""
+    wait = minutes(retry_after)
+    message = ngettext(
+        "Too many case codes that do not exist were tried from your connection. "
+        "Please check the code and try again in %(minutes)d minute.",
+        "Too many case codes that do not exist were tried from your connection. "
+        "Please check the code and try again in %(minutes)d minutes.",
+        wait,
+    ) % {"minutes": wait}
+    return too_many_requests(request, retry_after, message)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
@@ -19,6 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,13 +27,14 @@ from ..diagnoses import Verdict
 from ..forms import AgentLoginForm, AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis, Ticket
-from ..ratelimit import address_key, client_address, exhausted, hit
+from ..ratelimit import agent_lookups, count_miss, lookup_wait, minutes
 from ..roles import is_agent
 from . import intake
 from .common import (
     HtmxHttpRequest,
     answer_rows,
     case_summary,
+    could_be_case_code,
     find_diagnosis,
     hazards_of,
     is_ticket_reference,
@@ -76,12 +77,16 @@ def _console_url(diagnosis: Diagnosis) -> str:
 
 
 def with_case(view):
-    """Load the case named by the URL's code, or answer with the console's 404."""
+    """Load the case named by the URL's code, or answer with the console's 404; or with a
+    429 once this agent (or everyone at this address) tried too many unknown codes."""
 
     @wraps(view)
     def wrapper(request: HtmxHttpRequest, code: str, *args, **kwargs) -> HttpResponse:
+        if wait := lookup_wait(agent_lookups(request)):
+            return _too_many_misses(request, wait)
         diagnosis = _case(code)
         if diagnosis is None:
+            _missed(request, could_be_case_code(code))
             return _not_found(request, code)
         return view(request, diagnosis, *args, **kwargs)
 
@@ -97,21 +102,34 @@ def _not_found(request: HtmxHttpRequest, code: str) -> HttpResponse:
     )
 
 
-# Failed look-ups of case codes are limited per agent and per address, so that codes
-# cannot be guessed by trying many of them.
-def _miss_keys(request: HtmxHttpRequest) -> list[str]:
-    return [f"code-miss:user:{request.user.pk}", f"code-miss:addr:{address_key(client_address(request))}"]
+# Failed look-ups of case codes and ticket references are limited per agent, and more
+# loosely per address, so that codes cannot be guessed by trying many of them
+# (wizard/ratelimit.py). Only a code of the right shape is a guess worth counting.
+def _missed(request: HtmxHttpRequest, was_a_guess: bool) -> None:
+    if was_a_guess:
+        count_miss(agent_lookups(request))
 
 
-def _too_many_misses(request: HtmxHttpRequest) -> bool:
-    limit, window = settings.RATE_LIMITS["code-miss"]
-    return any(exhausted(key, limit, window) for key in _miss_keys(request))
+def _wait_message(retry_after: int) -> str:
+    wait = minutes(retry_after)
+    return ngettext(
+        "Several case codes or ticket references in a row were not found, so look-ups are paused. "
+        "Ask the caller to read the code again, letter by letter, and try again in %(minutes)d minute.",
+        "Several case codes or ticket references in a row were not found, so look-ups are paused. "
+        "Ask the caller to read the code again, letter by letter, and try again in %(minutes)d minutes.",
+        wait,
+    ) % {"minutes": wait}
 
 
-def _count_miss(request: HtmxHttpRequest) -> None:
-    limit, window = settings.RATE_LIMITS["code-miss"]
-    for key in _miss_keys(request):
-        hit(key, limit, window)
+def _too_many_misses(request: HtmxHttpRequest, retry_after: int, *, notice: bool = False) -> HttpResponse:
+    """429 with the wait: the console's page, or only a notice for the background poll."""
+    context = {"message": _wait_message(retry_after)}
+    if notice:
+        response = render(request, "agent/too_many.html#notice", context, status=429)
+    else:
+        response = page(request, "agent/too_many.html", context, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,17 +186,16 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 @agent_required
 def open_case(request: HtmxHttpRequest) -> HttpResponse:
-    if _too_many_misses(request):
-        return page(request, "agent/too_many.html", {}, status=429)
+    if wait := lookup_wait(agent_lookups(request)):
+        return _too_many_misses(request, wait)
     form = CaseCodeForm(request.GET)
     if not form.is_valid():
-        _count_miss(request)
         return page(
             request, "agent/not_found.html", {"form": form, "code": request.GET.get("code", "")}, status=400
         )
     diagnosis = _case(form.cleaned_data["code"])
     if diagnosis is None:
-        _count_miss(request)
+        _missed(request, True)
         return _not_found(request, request.GET.get("code", ""))
     diagnoses.open_by_agent(diagnosis, request.user)
     return see_other(_console_url(diagnosis))
@@ -345,8 +362,11 @@ def summary(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @agent_required
 def state(request: HtmxHttpRequest, code: str) -> HttpResponse:
     """Polled by the console: 204 while nothing changed, a notice once someone answered."""
+    if wait := lookup_wait(agent_lookups(request)):
+        return _too_many_misses(request, wait, notice=True)
     diagnosis = _case(code)
     if diagnosis is None:
+        _missed(request, could_be_case_code(code))
         return HttpResponse(status=404)
     seen = small_number(request.GET.get("seen", ""))
     if seen is not None and diagnosis.answers.count() == seen:
@@ -357,8 +377,11 @@ def state(request: HtmxHttpRequest, code: str) -> HttpResponse:
 @require_GET
 @agent_required
 def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    if wait := lookup_wait(agent_lookups(request)):
+        return _too_many_misses(request, wait)
     found = _find_ticket(reference)
     if found is None:
+        _missed(request, is_ticket_reference(reference.upper()))
         return _not_found(request, "")
     return page(request, "agent/ticket.html", _ticket_context(found))
 
@@ -367,8 +390,11 @@ def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 @agent_required
 def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     """Work a ticket: open → in progress → closed (any order; every change is logged)."""
+    if wait := lookup_wait(agent_lookups(request)):
+        return _too_many_misses(request, wait)
     found = _find_ticket(reference)
     if found is None:
+        _missed(request, is_ticket_reference(reference.upper()))
         return _not_found(request, "")
     status = request.POST.get("status", "")
     if status not in Ticket.Status.values:

@@ -40,6 +40,12 @@ def is_case_code(code: str) -> bool:
     return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
 
 
+def could_be_case_code(text: str) -> bool:
+    """Whether ``text`` (as typed, read aloud or put in an address) has a case code's shape:
+    the look-ups worth counting as guesses."""
+    return is_case_code(normalise_case_code(text))
+
+
 def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
     """The diagnosis a person typed, read aloud or followed a link to, if any.
 

@@ -3,7 +3,9 @@
 ``/healthz`` says the process serves requests (liveness: restart it if not); it touches
 nothing else, so a database outage does not make every server look dead at once.
 ``/readyz`` says this server can do real work (readiness: send it traffic): the database
-answers a query and the cache stores and returns a value.
+answers a query and the cache stores and returns a value. Its body names each dependency
+with "ok" or "unavailable" and nothing else: the errors, which may carry host names and
+addresses, go to the log only.
 """
 
 from __future__ import annotations
@@ -35,20 +37,25 @@ def database_is_ready() -> bool:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             return cursor.fetchone() == (1,)
-    except Exception:  # whatever the driver raises, the answer is "not ready"
-        logger.exception("Readiness: the database is unreachable")
+    except Exception as error:  # whatever the driver raises, the answer is "not ready"
+        logger.warning("Readiness: the database is unreachable (%s: %s)", type(error).__name__, error)
         return False
 
 
 def cache_is_ready() -> bool:
-    key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
     try:
+        # The Redis cache goes on without Redis for a while after a failure
+        # (wizard/cache.py): ask Redis itself.
+        check = getattr(cache, "check", None)
+        if check is not None:
+            return check()
+        key, value = f"readyz:{uuid.uuid4().hex}", uuid.uuid4().hex
         cache.set(key, value, timeout=10)
         ok = cache.get(key) == value
         cache.delete(key)
         return ok
-    except Exception:  # whatever the client raises, the answer is "not ready"
-        logger.exception("Readiness: the cache is unreachable")
+    except Exception as error:  # whatever the client raises, the answer is "not ready"
+        logger.warning("Readiness: the cache is unreachable (%s: %s)", type(error).__name__, error)
         return False
 
 

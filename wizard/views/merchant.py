@@ -33,11 +33,12 @@ from ..forms import (
 from ..knowledge import UNSURE, Snapshot, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis
 from ..position import Limits, locate
-from ..ratelimit import rate_limit
+from ..ratelimit import count_miss, lookup_wait, merchant_lookups, rate_limit, too_many_misses
 from . import intake
 from .common import (
     HtmxHttpRequest,
     case_summary,
+    could_be_case_code,
     find_diagnosis,
     hazards_of,
     is_ticket_reference,
@@ -53,16 +54,27 @@ def not_found(request: HtmxHttpRequest, code: str = "") -> HttpResponse:
 
 
 def with_diagnosis(view):
-    """Load the diagnosis named by the URL's case code, or answer with the friendly 404."""
+    """Load the diagnosis named by the URL's case code, or answer with the friendly 404;
+    or with a 429 once this address has tried too many codes that do not exist."""
 
     @wraps(view)
     def wrapper(request: HtmxHttpRequest, code: str, *args, **kwargs) -> HttpResponse:
+        if wait := lookup_wait(merchant_lookups(request)):
+            return too_many_misses(request, wait)
         diagnosis = find_diagnosis(code)
         if diagnosis is None:
-            return not_found(request, code)
+            return _missed(request, code)
         return view(request, diagnosis, *args, **kwargs)
 
     return wrapper
+
+
+def _missed(request: HtmxHttpRequest, code: str) -> HttpResponse:
+    """The 404 for a code no case has. A code that could be one was a guess, and counts; a
+    typo of the wrong length or alphabet could never find anything, and does not."""
+    if could_be_case_code(code):
+        count_miss(merchant_lookups(request))
+    return not_found(request, code)
 
 
 def _step_url(diagnosis: Diagnosis, number: int) -> str:
@@ -119,9 +131,11 @@ def find_case(request: HtmxHttpRequest) -> HttpResponse:
     form = CaseCodeForm(request.GET)
     if not form.is_valid():
         return page(request, "wizard/not_found.html", {"form": form}, status=400)
+    if wait := lookup_wait(merchant_lookups(request)):
+        return too_many_misses(request, wait)
     diagnosis = find_diagnosis(form.cleaned_data["code"])
     if diagnosis is None:
-        return not_found(request, request.GET.get("code", ""))
+        return _missed(request, request.GET.get("code", ""))
     return see_other(reverse("wizard:resume", args=[diagnosis.code]))
 
 
@@ -332,11 +346,15 @@ def _escalate_context(diagnosis: Diagnosis, form: EscalationForm) -> dict:
 @never_cache
 @require_GET
 def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpResponse:
+    if wait := lookup_wait(merchant_lookups(request)):
+        return too_many_misses(request, wait)
     diagnosis = find_diagnosis(code)
-    ticket = None
-    if diagnosis is not None and is_ticket_reference(reference):
-        ticket = diagnosis.tickets.filter(reference=reference).first()
+    if diagnosis is None:
+        return _missed(request, code)
+    ticket = diagnosis.tickets.filter(reference=reference).first() if is_ticket_reference(reference) else None
     if ticket is None:
+        if is_ticket_reference(reference):  # a guess at the reference of a real case
+            count_miss(merchant_lookups(request))
         return not_found(request, code)
     context = {"diagnosis": diagnosis, "ticket": ticket, "hazards": hazards_of(diagnosis)}
     return page(request, "wizard/escalated.html", context)
