@@ -119,16 +119,16 @@ QUESTION_WORDS = wordset("吗 么 嘛")
 # 信号" → "网络信号"). Only a phrase that ends in a fault has a topic: "没收到通知" or
 # "no damage" say that something did not happen, and "通知正常" would mean nothing.
 TOPIC_HEADS = wordset("没 没有 无 不 不能 无法 没法 未 别 no not never can cannot unable to")
-TOPIC_TAILS = wordset(
+_TOPIC_TAIL_WORDS = wordset(
     "不好 差 很差 坏 坏了 碎 裂 失败 超时 欠费 鼓包 鼓起来 发烫 冒烟 进水 乱码 花屏 不行 不通 不稳定 "
     "错误 异常 故障 出错 报错 断 断了 不上 打叉 问题 有问题 没反应 no not never down "
     "error failed failure broken dead cracked garbled frozen stuck lost bad poor weak timeout swollen "
     "bulging hot overheating stopped issue problem"
 )
 # A topic this general says nothing about any one symptom ("机器正常", "有时候好").
-GENERIC_TOPICS = wordset(
+_GENERIC_TOPIC_WORDS = wordset(
     "pos pos机 机器 机子 设备 终端 收款 刷卡机 东西 问题 情况 有时候 有时 偶尔 每次 经常 老是 时候 "
-    "次次 terminal machine device reader app it sometime alway time completely"
+    "次次 terminal machine device reader app it sometimes always time completely"
 )
 # English contractions, so that "can't", "cant" and "cannot" read alike.
 CONTRACTIONS = {
@@ -140,6 +140,24 @@ CONTRACTIONS = {
     "ain't": ("is", "not"),
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
+
+# The English words above are never stemmed (see ``stem``).
+PROTECTED = frozenset().union(
+    NEGATORS,
+    AFTER_NEGATORS,
+    UNSURE_AFTER_NEGATOR,
+    KNOW_AFTER_NEGATOR,
+    UNSURE,
+    BARRIERS,
+    COORDINATORS,
+    CONTRASTS,
+    FILLERS,
+    FINE,
+    FINE_LEADS,
+    TOPIC_HEADS,
+    NOT_SUFFIXED,
+    *CONTRACTIONS.values(),
+)
 
 # The Chinese words above are words of every phrasebook's dictionary too, so that a text
 # is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
@@ -243,18 +261,34 @@ def latin_words(word: str) -> tuple[str, ...]:
     if word in CONTRACTIONS:
         return CONTRACTIONS[word]
     for suffix in ("n't", "nt"):
-        stem = word.removesuffix(suffix)
-        if stem != word and stem in NOT_SUFFIXED:
-            return (stem, "not")
+        verb = word.removesuffix(suffix)
+        if verb != word and verb in NOT_SUFFIXED:
+            return (verb, "not")
     word = word.split("'")[0]  # "it's" → "it", "terminal's" → "terminal"
-    return (word if word in FILLERS else singular(word),)
+    return (stem(word),)
 
 
-def singular(word: str) -> str:
-    """A crude English singular, the same on both sides: "cards" → "card"."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
-        return word[:-1]
-    return word
+def stem(word: str) -> str:
+    """A crude English stem, the same for phrases and texts, so that a phrase need not
+    be written in every form: "installed", "installs", "installing" → "install";
+    "dropped" → "drop"; "batteries" → "battery"; "update", "updated" → "updat". The
+    words this module looks for ("not", "nothing", "working"…) stay as they are."""
+    if len(word) <= 3 or word in PROTECTED or not word.isalpha():
+        return word
+    for suffix, replacement in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is", "os")):
+                break
+            word = word[: -len(suffix)] + replacement
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]  # "dropp" → "drop", but "install", "press"
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+# The fault words a topic ends with, stemmed like the words they are compared with.
+TOPIC_TAILS = frozenset(map(stem, _TOPIC_TAIL_WORDS))
+GENERIC_TOPICS = frozenset(map(stem, _GENERIC_TOPIC_WORDS))
 
 
 def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
