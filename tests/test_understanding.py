@@ -84,6 +84,15 @@ def test_small_words_between_the_words_of_a_phrase_do_not_stop_it(book):
     assert read(book, "进了水")["liquid-inside"] == "present"
 
 
+def test_a_word_or_two_may_stand_between_the_characters_of_a_chinese_phrase(book):
+    assert read(book, "不能正常刷卡") == {"pay-card-read-fail": "present"}
+    assert read(book, "电池鼓了个包") == {"battery-swollen": "present"}
+    assert read(book, "换了新的路由器")["network-changed"] == "present"
+    # ...but never a negation, and never part of a word of the text.
+    assert "upgrade-stuck-failed" not in read(book, "升级没失败")
+    assert read(book, "pos机升级后用不了了") == {"fails-every-time": "present"}
+
+
 def test_two_phrasebooks_never_change_each_others_words_or_jiebas_own():
     first = Phrasebook.from_phrases({"a": {"zh-hans": ["嘀嘀嘟嘟"], "en": []}})
     second = Phrasebook.from_phrases({"b": {"zh-hans": ["嘟嘟嘀嘀"], "en": []}})

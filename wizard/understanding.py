@@ -41,7 +41,7 @@ import logging
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal, NamedTuple
@@ -49,7 +49,7 @@ from typing import Literal, NamedTuple
 import jieba
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 # jieba logs its dictionary loading at DEBUG to its own stderr handler.
 jieba.setLogLevel(logging.WARNING)
@@ -110,7 +110,9 @@ FINE = wordset(
 FINE_PAIRS = frozenset({("没", "问题"), ("没有", "问题"), ("没", "毛病"), ("no", "problem"), ("no", "issue")})
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
 FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
-# A Chinese phrase may match with one character wrong, but not one of these.
+# A Chinese phrase may match with up to this many characters between its own ("换了新的
+# 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
+GAP = 2
 NEGATION_CHARACTERS = frozenset("不没无未非别否能")
 # Question marks inside a clause: "网络正常吗" asks, it does not tell.
 QUESTION_WORDS = wordset("吗 么 嘛")
@@ -119,16 +121,16 @@ QUESTION_WORDS = wordset("吗 么 嘛")
 # 信号" → "网络信号"). Only a phrase that ends in a fault has a topic: "没收到通知" or
 # "no damage" say that something did not happen, and "通知正常" would mean nothing.
 TOPIC_HEADS = wordset("没 没有 无 不 不能 无法 没法 未 别 no not never can cannot unable to")
-TOPIC_TAILS = wordset(
+_TOPIC_TAIL_WORDS = wordset(
     "不好 差 很差 坏 坏了 碎 裂 失败 超时 欠费 鼓包 鼓起来 发烫 冒烟 进水 乱码 花屏 不行 不通 不稳定 "
     "错误 异常 故障 出错 报错 断 断了 不上 打叉 问题 有问题 没反应 no not never down "
     "error failed failure broken dead cracked garbled frozen stuck lost bad poor weak timeout swollen "
     "bulging hot overheating stopped issue problem"
 )
 # A topic this general says nothing about any one symptom ("机器正常", "有时候好").
-GENERIC_TOPICS = wordset(
+_GENERIC_TOPIC_WORDS = wordset(
     "pos pos机 机器 机子 设备 终端 收款 刷卡机 东西 问题 情况 有时候 有时 偶尔 每次 经常 老是 时候 "
-    "次次 terminal machine device reader app it sometime alway time completely"
+    "次次 terminal machine device reader app it sometimes always time completely"
 )
 # English contractions, so that "can't", "cant" and "cannot" read alike.
 CONTRACTIONS = {
@@ -140,6 +142,24 @@ CONTRACTIONS = {
     "ain't": ("is", "not"),
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
+
+# The English words above are never stemmed (see ``stem``).
+PROTECTED = frozenset().union(
+    NEGATORS,
+    AFTER_NEGATORS,
+    UNSURE_AFTER_NEGATOR,
+    KNOW_AFTER_NEGATOR,
+    UNSURE,
+    BARRIERS,
+    COORDINATORS,
+    CONTRASTS,
+    FILLERS,
+    FINE,
+    FINE_LEADS,
+    TOPIC_HEADS,
+    NOT_SUFFIXED,
+    *CONTRACTIONS.values(),
+)
 
 # The Chinese words above are words of every phrasebook's dictionary too, so that a text
 # is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
@@ -243,18 +263,34 @@ def latin_words(word: str) -> tuple[str, ...]:
     if word in CONTRACTIONS:
         return CONTRACTIONS[word]
     for suffix in ("n't", "nt"):
-        stem = word.removesuffix(suffix)
-        if stem != word and stem in NOT_SUFFIXED:
-            return (stem, "not")
+        verb = word.removesuffix(suffix)
+        if verb != word and verb in NOT_SUFFIXED:
+            return (verb, "not")
     word = word.split("'")[0]  # "it's" → "it", "terminal's" → "terminal"
-    return (word if word in FILLERS else singular(word),)
+    return (stem(word),)
 
 
-def singular(word: str) -> str:
-    """A crude English singular, the same on both sides: "cards" → "card"."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
-        return word[:-1]
-    return word
+def stem(word: str) -> str:
+    """A crude English stem, the same for phrases and texts, so that a phrase need not
+    be written in every form: "installed", "installs", "installing" → "install";
+    "dropped" → "drop"; "batteries" → "battery"; "update", "updated" → "updat". The
+    words this module looks for ("not", "nothing", "working"…) stay as they are."""
+    if len(word) <= 3 or word in PROTECTED or not word.isalpha():
+        return word
+    for suffix, replacement in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is", "os")):
+                break
+            word = word[: -len(suffix)] + replacement
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]  # "dropp" → "drop", but "install", "press"
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+
+
+# The fault words a topic ends with, stemmed like the words they are compared with.
+TOPIC_TAILS = frozenset(map(stem, _TOPIC_TAIL_WORDS))
+GENERIC_TOPICS = frozenset(map(stem, _GENERIC_TOPIC_WORDS))
 
 
 def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
@@ -427,14 +463,10 @@ def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
 def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str]) -> Match | None:
     """Where ``phrase`` is in ``clause``, widened to whole words and scored again, so
     that a phrase inside a longer word ("进水" in "进水果") does not count."""
-    found = clause.compact.find(phrase.key)
-    if found >= 0:
-        start, end = found, found + len(phrase.key)
-    else:
-        aligned = fuzz.partial_ratio_alignment(phrase.key, clause.compact, score_cutoff=phrase.cutoff)
-        if aligned is None:
-            return None
-        start, end = aligned.dest_start, aligned.dest_end
+    span = find(phrase, clause.compact)
+    if span is None:
+        return None
+    start, end = span
     while start < end and clause.compact[start] == " ":
         start += 1
     first = bisect_right(clause.starts, start) - 1
@@ -442,10 +474,62 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
     if first < 0 or last >= len(clause.tokens):
         return None
     covered = clause.compact[clause.starts[first] : clause.ends[last]]
-    score = fuzz.ratio(phrase.key, covered, score_cutoff=phrase.cutoff)
-    if not score or (score < 100 and not typos_only(phrase.key, covered, vocabulary)):
-        return None
-    return Match(phrase, index, first, last, score)
+    score = fuzz.ratio(phrase.key, covered)
+    near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
+    if score == 100 or near or gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]]):
+        return Match(phrase, index, first, last, score)
+    return None
+
+
+def find(phrase: Phrase, text: str) -> tuple[int, int] | None:
+    """Where the phrase may be in ``text``: as it is; in Chinese, with a word or two
+    between its characters ("换路由器" in "换新路由器"); or, for a phrase that tolerates
+    typos, where RapidFuzz aligns it best."""
+    key = phrase.key
+    found = text.find(key)
+    if found >= 0:
+        return found, found + len(key)
+    if _HAN.search(key) and (span := spread(key, text)):
+        return span
+    if phrase.cutoff < 100:
+        aligned = fuzz.partial_ratio_alignment(key, text, score_cutoff=phrase.cutoff)
+        if aligned is not None:
+            return aligned.dest_start, aligned.dest_end
+    return None
+
+
+def spread(key: str, text: str) -> tuple[int, int] | None:
+    """The first place where the characters of ``key`` stand in order with at most
+    ``GAP`` others between them."""
+    start = text.find(key[0])
+    while start >= 0:
+        end = start + 1
+        for character in key[1:]:
+            end = text.find(character, end, start + len(key) + GAP) + 1
+            if not end:
+                break
+        else:
+            return start, end
+        start = text.find(key[0], start + 1)
+    return None
+
+
+def gaps_only(key: str, words: Sequence[str]) -> bool:
+    """Do ``words`` say a Chinese phrase with a word or two between its own (at most
+    ``GAP`` characters, no negation)? "不能正常刷卡" says "不能刷卡", "换新路由器" says
+    "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say "升级不了" (a word is
+    either the phrase's or in between, never cut), nor "升级没失败" "升级失败"."""
+    if not _HAN.search(key):
+        return False
+    at, between = 0, ""
+    for word in words:
+        if key.startswith(word, at):
+            at += len(word)
+        elif at in (0, len(key)):
+            return False
+        else:
+            between += word
+    return at == len(key) and 0 < len(between) <= GAP and not set(between) & NEGATION_CHARACTERS
 
 
 def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
@@ -609,35 +693,43 @@ def read_topics(clause: Clause, topics: list[Match], direct: list[Match]) -> lis
 # --- The phrasebook
 
 
-class FuzzyKeys(NamedTuple):
-    """The phrases of one script that tolerate typos, ready for RapidFuzz."""
+class Candidates(NamedTuple):
+    """Phrases of one script that RapidFuzz scores against every clause of that script
+    at once: a clause is a candidate for a phrase when the score reaches its threshold."""
 
     script: re.Pattern
+    scorer: Callable
     indices: list[int]  # into the phrasebook's phrases
     keys: list[str]
-    cutoffs: np.ndarray
+    thresholds: np.ndarray
 
     @classmethod
-    def of(cls, phrases: list[Phrase], script: re.Pattern) -> FuzzyKeys:
+    def near(cls, phrases: list[Phrase], script: re.Pattern) -> Candidates:
+        """The phrases that tolerate a typo, by ``partial_ratio``."""
         indices = [i for i, p in enumerate(phrases) if p.cutoff < 100 and script.search(p.key)]
-        cutoffs = np.array([phrases[i].cutoff for i in indices], dtype=np.uint8)
-        return cls(script, indices, [phrases[i].key for i in indices], cutoffs)
+        return cls(script, fuzz.partial_ratio, indices, *cls.columns(phrases, indices, lambda p: p.cutoff))
+
+    @classmethod
+    def spread(cls, phrases: list[Phrase]) -> Candidates:
+        """The Chinese phrases, whose characters may have others between them: every one
+        of them must be in the clause, in order (the longest common subsequence)."""
+        indices = [i for i, p in enumerate(phrases) if _HAN.search(p.key) and len(p.key) > 1]
+        return cls(_HAN, LCSseq.similarity, indices, *cls.columns(phrases, indices, lambda p: len(p.key)))
+
+    @staticmethod
+    def columns(phrases: list[Phrase], indices: list[int], threshold) -> tuple[list[str], np.ndarray]:
+        keys = [phrases[i].key for i in indices]
+        return keys, np.array([threshold(phrases[i]) for i in indices], dtype=np.int32)
 
     def hits(self, found: list[Clause]) -> list[tuple[int, int]]:
-        """(clause, phrase) pairs whose ``partial_ratio`` reaches the phrase's cutoff,
-        every phrase scored against every clause written in this script at once."""
+        """(clause, phrase) pairs whose score reaches the phrase's threshold."""
         columns = [column for column, c in enumerate(found) if self.script.search(c.compact)]
         if not columns or not self.keys:
             return []
-        scores = process.cdist(
-            self.keys,
-            [found[column].compact for column in columns],
-            scorer=fuzz.partial_ratio,
-            score_cutoff=int(self.cutoffs.min()),
-            dtype=np.uint8,
-        )
+        texts = [found[column].compact for column in columns]
+        scores = process.cdist(self.keys, texts, scorer=self.scorer, dtype=np.int32)
         return [
-            (columns[col], self.indices[row]) for row, col in np.argwhere(scores >= self.cutoffs[:, None])
+            (columns[col], self.indices[row]) for row, col in np.argwhere(scores >= self.thresholds[:, None])
         ]
 
 
@@ -650,11 +742,15 @@ class Phrasebook:
         self.tokenizer = tokenizer
         # The English words of the phrases: a word the phrasebook knows is never a typo.
         self.vocabulary = frozenset(w for p in phrases if not _HAN.search(p.key) for w in p.key.split())
-        # Most phrases must match exactly: a plain substring test finds them. The others
-        # are scored by RapidFuzz, Chinese ones against clauses with Chinese in them,
-        # English ones against clauses with English.
+        # Most phrases must match exactly: a plain substring test finds them. RapidFuzz
+        # scores the others (a typo, or words between the characters of a Chinese
+        # phrase), each against the clauses written in its script.
         self.exact = [(i, p.key) for i, p in enumerate(phrases) if p.cutoff == 100]
-        self.fuzzy = [FuzzyKeys.of(phrases, script) for script in (_HAN, _LATIN)]
+        self.scored = [
+            Candidates.near(phrases, _HAN),
+            Candidates.near(phrases, _LATIN),
+            Candidates.spread(phrases),
+        ]
 
     @classmethod
     def from_phrases(cls, mapping: Mapping[str, Mapping[str, Sequence[str]]]) -> Phrasebook:
@@ -681,17 +777,17 @@ class Phrasebook:
 
     def candidates(self, found: list[Clause]) -> list[list[int]]:
         """For each clause, the phrases that may be in it, to be located word by word."""
-        chosen: list[list[int]] = [[] for _ in found]
+        chosen: list[set[int]] = [set() for _ in found]
         joined = "\n".join(c.compact for c in found)
         for index, key in self.exact:
             if key in joined:
                 for column, c in enumerate(found):
                     if key in c.compact:
-                        chosen[column].append(index)
-        for keys in self.fuzzy:
-            for column, index in keys.hits(found):
-                chosen[column].append(index)
-        return chosen
+                        chosen[column].add(index)
+        for candidates in self.scored:
+            for column, index in candidates.hits(found):
+                chosen[column].add(index)
+        return [sorted(indices) for indices in chosen]
 
     def read(self, index: int, clause: Clause, candidates: Iterable[int]) -> list[Reading]:
         matches = [
