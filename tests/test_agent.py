@@ -103,7 +103,7 @@ def test_start_records_the_caller_and_the_agent(agent_client, agent):
     assert diagnosis.agent == agent
     assert (diagnosis.merchant_number, diagnosis.phone, diagnosis.provider) == (
         "898000000001",
-        "138 0013 8000",
+        "+8613800138000",  # E.164, however it was typed
         "bank",
     )
     assert diagnosis.events.get().kind == CaseEvent.Kind.STARTED
@@ -225,7 +225,7 @@ def test_summary_text_for_the_ticket(agent_client):
     assert "attachment" in response["Content-Disposition"]
     text = response.content.decode()
     assert diagnosis.display_code in text
-    assert "898000000001" in text and "13800138000" in text
+    assert "898000000001" in text and "138 0013 8000" in text
     assert "li.agent" in text
     assert "Most likely causes" in text and "%" in text
     assert "Steps, in order" in text

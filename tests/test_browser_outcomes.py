@@ -49,7 +49,7 @@ def test_not_fixed_then_escalate_with_a_validation_error(page: Page, live_site, 
     expect(page.locator("[data-ticket]")).to_be_visible()
     reference = page.locator("[data-ticket]").first.get_attribute("data-ticket")
     ticket = Ticket.objects.get(reference=reference)
-    assert ticket.diagnosis.code == code and ticket.phone == "13800138000"
+    assert ticket.diagnosis.code == code and ticket.phone == "+8613800138000"
     assert Diagnosis.objects.get(code=code).status == Diagnosis.Status.ESCALATED
     assert console_errors == []
 

@@ -125,14 +125,24 @@ def test_bad_descriptions_get_a_clear_message(client, seeded, text, status, mess
     assert message in response.content.decode()
 
 
-def test_markup_control_characters_and_emoji_are_never_echoed_as_markup(client, seeded):
-    text = "<script>alert(1)</script>\x00 电池鼓包了 😀 \u202eevil"
+def test_markup_emoji_and_right_to_left_text_are_never_echoed_as_markup(client, seeded):
+    text = "<script>alert(1)</script> 电池鼓包了 😀 \u202eevil"
     response = client.post(reverse("wizard:describe"), {"description": text})
     html = response.content.decode()
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
     assert ("battery-swollen", "present") in understood(response)
+
+
+def test_a_control_character_is_named_and_the_text_is_kept(client, seeded):
+    response = client.post(
+        reverse("wizard:describe"), {"description": "电池鼓包了\x00"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "control characters" in html or "控制字符" in html
+    assert "电池鼓包了" in html
 
 
 def test_the_live_preview_is_only_the_list(client, seeded):

@@ -7,7 +7,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from wizard.forms import normalise_mobile
 from wizard.models import CaseEvent, Diagnosis, Ticket
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -159,20 +158,6 @@ def test_ask_more_with_no_question_left_shows_the_result_again(client, seeded):
     assert 'data-action="more"' not in html  # not offered when it would do nothing
 
 
-@pytest.mark.parametrize(
-    "typed,expected",
-    [
-        ("13800138000", "13800138000"),
-        ("138 0013 8000", "13800138000"),
-        ("+86 138-0013-8000", "13800138000"),
-        ("8613800138000", "13800138000"),
-        ("0086 13800138000", "13800138000"),
-    ],
-)
-def test_mainland_mobile_numbers_as_people_type_them(typed, expected):
-    assert normalise_mobile(typed) == expected
-
-
 def escalation(**overrides):
     data = {
         "token": "tok-1",
@@ -194,7 +179,7 @@ def test_escalation_creates_one_ticket_with_the_transcript(client, finished):
     assert first.status_code == second.status_code == 303
     assert first["Location"] == second["Location"]
     ticket = Ticket.objects.get(diagnosis=finished)
-    assert ticket.phone == "13800138000"
+    assert ticket.phone == "+8613800138000"  # E.164 (tests/test_contact_details.py)
     assert ticket.status == Ticket.Status.OPEN and ticket.has_consent
     assert finished.display_code in ticket.transcript
     assert "%" in ticket.transcript  # the ranking travels with it

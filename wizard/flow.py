@@ -16,7 +16,7 @@ import numpy as np
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import engine
+from . import engine, phones
 from .knowledge import UNSURE, Snapshot, text
 from .markup import render_markdown
 from .position import Position, Reply
@@ -366,7 +366,7 @@ def case_summary(diagnosis, snapshot: Snapshot, position: Position, language: st
         (_("Channel"), diagnosis.get_channel_display()),
         (_("Agent"), diagnosis.agent.get_username() if diagnosis.agent else ""),
         (_("Merchant number"), diagnosis.merchant_number),
-        (_("Caller's phone"), diagnosis.phone),
+        (_("Caller's phone"), phones.display(diagnosis.phone)),
         (_("Provider"), text(provider["name"], language) if provider else ""),
         (_("Started"), timezone.localtime(diagnosis.created).strftime("%Y-%m-%d %H:%M")),
         (_("Knowledge revision"), str(diagnosis.revision_id)),

@@ -6,8 +6,53 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
+from . import phones
 from .diagnoses import Outcome
 from .models import CODE_ALPHABET, CODE_LENGTH, Ticket, normalise_case_code
+
+# Control characters other than tab and line breaks: nobody types them, and PostgreSQL
+# refuses NUL in text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class PlainTextField(forms.CharField):
+    """Text a person types (names, notes, descriptions): control characters are refused
+    before anything else is checked, so that the message names them, not the length."""
+
+    default_error_messages = {"control_characters": _("This cannot contain control characters.")}
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if CONTROL_CHARACTERS.search(value):
+            raise forms.ValidationError(self.error_messages["control_characters"], code="control_characters")
+        return value
+
+
+class PhoneField(forms.CharField):
+    """A phone number typed any usual way, cleaned to E.164 (``+8613800138000``); see
+    wizard/phones.py. ``mobile``: only a mainland China mobile number."""
+
+    default_error_messages = {
+        "invalid": _("Enter a phone number, e.g. 138 0013 8000."),
+        "digits": _("Type the number with the digits 0–9."),
+    }
+
+    def __init__(self, *, mobile: bool = False, **kwargs):
+        self.mobile = mobile
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return ""
+        try:
+            return phones.normalise(value, mobile=self.mobile)
+        except phones.PhoneError as error:
+            raise forms.ValidationError(self.error_messages[error.code], code=error.code) from None
+
+    def widget_attrs(self, widget):
+        # The box takes as much as the cleaning does (spaces and all); the stored form is shorter.
+        return {**super().widget_attrs(widget), "maxlength": str(phones.LONGEST_TYPED), "inputmode": "tel"}
 
 
 class StartForm(forms.Form):
@@ -65,14 +110,9 @@ class AdminLoginForm(UsernameLengthMixin, AdminAuthenticationForm):
 
 
 class AgentStartForm(forms.Form):
-    merchant_number = forms.CharField(label=_("Merchant number"), max_length=40, required=False)
-    phone = forms.RegexField(
-        label=_("Caller's phone"),
-        regex=r"^\+?[0-9 ()-]{5,20}$",
-        max_length=20,
-        required=False,
-        error_messages={"invalid": _("Enter digits only, e.g. 138 0013 8000.")},
-    )
+    merchant_number = PlainTextField(label=_("Merchant number"), max_length=40, required=False)
+    # Any number the caller gives, a landline too; China unless it starts with +.
+    phone = PhoneField(label=_("Caller's phone"), required=False)
     provider = forms.ChoiceField(label=_("Provider"), required=False)
 
     def __init__(self, *args, providers: list[tuple[str, str]] = (), **kwargs):
@@ -80,28 +120,17 @@ class AgentStartForm(forms.Form):
         self.fields["provider"].choices = [("", _("Not known yet")), *providers]
 
 
-# Control characters other than tab and line breaks: nobody types them, and PostgreSQL
-# refuses NUL in text.
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 class NotesForm(forms.Form):
-    notes = forms.CharField(
+    notes = PlainTextField(
         label=_("Notes"),
         max_length=5000,
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
             "max_length": _("Notes are too long."),
-            "null_characters_not_allowed": _("Notes cannot contain control characters."),
+            "control_characters": _("Notes cannot contain control characters."),
         },
     )
-
-    def clean_notes(self) -> str:
-        notes = self.cleaned_data["notes"]
-        if CONTROL_CHARACTERS.search(notes):
-            raise forms.ValidationError(_("Notes cannot contain control characters."))
-        return notes
 
 
 class OutcomeForm(forms.Form):
@@ -119,21 +148,6 @@ class OutcomeForm(forms.Form):
         if data.get("kind") == Outcome.NOT_FIXED and not data.get("solution"):
             raise forms.ValidationError(_("Say which step was tried."))
         return data
-
-
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-
-
-def normalise_mobile(text: str) -> str:
-    """Mainland China mobile numbers as people write them: spaces, hyphens, +86."""
-    digits = re.sub(r"[\s\-()]", "", text)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits
 
 
 class FeedbackForm(forms.Form):
@@ -159,14 +173,15 @@ class FeedbackForm(forms.Form):
 
 class EscalationForm(forms.Form):
     token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
-    name = forms.CharField(
+    name = PlainTextField(
         label=_("Your name"), max_length=50, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
-    phone = forms.CharField(
+    phone = PhoneField(
         label=_("Mobile number"),
-        max_length=20,
+        mobile=True,
         help_text=_("A mainland China mobile number, e.g. 138 0013 8000."),
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
+        error_messages={"invalid": _("Enter an 11-digit mainland China mobile number, e.g. 138 0013 8000.")},
     )
     merchant_number = forms.RegexField(
         label=_("Merchant number (optional)"),
@@ -184,24 +199,8 @@ class EscalationForm(forms.Form):
         error_messages={"required": _("We can only call you if you agree to be contacted.")},
     )
 
-    def clean_phone(self) -> str:
-        phone = normalise_mobile(self.cleaned_data["phone"])
-        if not MOBILE.match(phone):
-            raise forms.ValidationError(
-                _("Enter an 11-digit mainland China mobile number, e.g. 138 0013 8000.")
-            )
-        return phone
-
 
 DESCRIPTION_LIMIT = 1000
-
-
-class PlainTextField(forms.CharField):
-    """Free text as a person types it: control characters (a NUL pasted from somewhere)
-    are dropped rather than refused, line breaks and tabs kept."""
-
-    def to_python(self, value):
-        return CONTROL_CHARACTERS.sub("", super().to_python(value))
 
 
 class DescriptionForm(forms.Form):
