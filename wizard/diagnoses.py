@@ -149,10 +149,13 @@ def start(
     channel: str = Diagnosis.Channel.SELF_SERVICE,
     agent=None,
     token: str = "",
+    description: str = "",
+    facts: Sequence[Reply] = (),
     **details: str,
 ) -> Diagnosis:
-    """A new diagnosis, asking its first question. The same ``token`` (a double click,
-    a resubmitted form) always returns the same diagnosis."""
+    """A new diagnosis, asking its first question; or, started from a ``description``,
+    with the ``facts`` confirmed from it already answered. The same ``token`` (a double
+    click, a resubmitted form) always returns the same diagnosis, changed no further."""
     if token and (existing := Diagnosis.objects.filter(start_token=token).first()):
         return existing
     try:
@@ -167,7 +170,10 @@ def start(
             )
     except IntegrityError:
         return Diagnosis.objects.get(start_token=token)  # the same form twice at once
-    _advance(diagnosis)
+    if description or facts:
+        add_description(diagnosis, description, facts, by=agent)
+    else:
+        _advance(diagnosis)
     if agent is not None:
         CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.STARTED, actor=agent)
     return diagnosis

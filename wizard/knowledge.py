@@ -106,21 +106,22 @@ class Snapshot:
                 answers.setdefault((question["symptom"], "absent"), Reply(question["slug"], "no"))
         return answers
 
-    def understand(self, text: str) -> list[tuple[understanding.Fact, Reply]]:
-        """The facts a description states that answer a question, each with its answer;
-        at most one per question (the options of a choice question exclude each other)."""
-        exclusive = [
+    @cached_property
+    def _exclusive_symptoms(self) -> list[set[str]]:
+        """The options of each choice question: a description names one of them at most."""
+        return [
             {o["symptom"] for o in q["answers"] if o.get("symptom")}
             for q in self.questions
             if q["kind"] != "binary"
         ]
-        facts, seen = [], set()
-        for fact in self.phrasebook.understand(text, exclusive=exclusive):
-            reply = self._symptom_answers.get((fact.symptom, fact.polarity))
-            if reply is not None and reply.question not in seen:
-                seen.add(reply.question)
-                facts.append((fact, reply))
-        return facts
+
+    def understand(self, text: str) -> list[tuple[understanding.Fact, Reply]]:
+        """The facts a description states that answer a question, each with its answer (a
+        symptom is asked about by one question, and a choice question's options exclude
+        each other: one answer per question)."""
+        facts = self.phrasebook.understand(text, exclusive=self._exclusive_symptoms)
+        answers = ((fact, self._symptom_answers.get((fact.symptom, fact.polarity))) for fact in facts)
+        return [(fact, reply) for fact, reply in answers if reply is not None]
 
     @cached_property
     def safety_questions(self) -> list[int]:

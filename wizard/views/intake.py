@@ -104,10 +104,13 @@ def start_described(request: HtmxHttpRequest, revision: int) -> HttpResponse | D
     form, items = confirmed(request, snapshot)
     if not form.is_valid():
         return page(request, "wizard/describe.html", context(form, items, token=_token(request)), status=400)
-    diagnosis = diagnoses.start(revision=revision, language=language(), token=form.cleaned_data["token"])
-    if not diagnosis.trail and not diagnosis.description:  # not a double click on the same form
-        diagnoses.add_description(diagnosis, form.cleaned_data["description"], chosen_facts(form))
-    return diagnosis
+    return diagnoses.start(
+        revision=revision,
+        language=language(),
+        token=form.cleaned_data["token"],
+        description=form.cleaned_data["description"],
+        facts=chosen_facts(form),
+    )
 
 
 # --- The agent ---------------------------------------------------------------------------
