@@ -3,16 +3,20 @@ worth asking is asked."""
 
 from __future__ import annotations
 
+import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from wizard import content, knowledge
-from wizard.models import Answer, Diagnosis
+from wizard.models import Answer, Diagnosis, Symptom
 
 AUTH_CODE = "刷卡的时候一直提示请输入授权码，网络正常"
 CORPUS = Path(knowledge.__file__).resolve().parent / "benchmark" / "descriptions.json"
@@ -145,6 +149,16 @@ def test_a_control_character_is_named_and_the_text_is_kept(client, seeded):
     assert "电池鼓包了" in html
 
 
+@pytest.mark.parametrize("text", ["", "网" * 2000, "电池鼓包了\x00"])
+def test_the_live_preview_of_unfinished_text_is_an_empty_list_not_a_page(client, seeded, text):
+    response = client.post(
+        reverse("wizard:describe"), {"description": text, "preview": "1"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<section" not in html and "data-understood" not in html and "data-error" not in html
+
+
 def test_the_live_preview_is_only_the_list(client, seeded):
     response = client.post(
         reverse("wizard:describe"), {"description": "电池鼓包了", "preview": "1"}, HTTP_HX_REQUEST="true"
@@ -206,13 +220,29 @@ def test_phrases_travel_with_the_knowledge(seeded):
     assert symptom["phrases"]["en"]
 
 
-def test_the_health_report_lists_symptoms_without_phrases_and_tries_a_description(admin_client, seeded):
-    from wizard.models import Symptom
+def test_the_health_report_lists_symptoms_without_phrases(admin_client, seeded):
+    def flagged() -> bool:
+        html = admin_client.get(reverse("admin:wizard_health"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        return "<code>boot-loop</code>" in html
 
+    assert not flagged()
     Symptom.objects.filter(slug="boot-loop").update(phrases_zh_hans="", phrases_en="")
-    html = admin_client.get(reverse("admin:wizard_health"), {"description": "电池鼓包了"}).content.decode()
-    assert "boot-loop" in html or "No phrases" in html
-    assert 'data-symptom="battery-swollen"' in html
+    assert flagged()
+
+
+def test_the_health_report_tries_a_description_on_the_draft(admin_client, seeded):
+    Symptom.objects.filter(slug="battery-swollen").update(phrases_zh_hans="电池鼓包\n后盖翘起来")
+    html = admin_client.get(reverse("admin:wizard_health"), {"description": "后盖翘起来了"}).content.decode()
+    assert 'data-symptom="battery-swollen"' in html  # a phrase the published seed does not have
+
+
+def test_a_description_leaves_with_its_diagnosis(client, described):
+    confirm(client, fact_values(described))
+    long_ago = timezone.now() - timedelta(days=400)
+    Diagnosis.objects.update(created=long_ago, updated=long_ago)
+    call_command("purge_diagnoses", "--older-than", "365", stdout=io.StringIO())
+    assert not Diagnosis.objects.filter(description__contains="授权码").exists()
+    assert not Answer.objects.exists()
 
 
 # --- How well it understands ---------------------------------------------------------------

@@ -24,7 +24,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import diagnoses, flow
 from ..diagnoses import Verdict
-from ..forms import AgentLoginForm, AgentStartForm, AnswerForm, CaseCodeForm, NotesForm, OutcomeForm
+from ..forms import (
+    AgentLoginForm,
+    AgentStartForm,
+    AnswerForm,
+    CaseCodeForm,
+    DescriptionForm,
+    NotesForm,
+    OutcomeForm,
+)
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis, Ticket
 from ..ratelimit import agent_lookups, count_miss, lookup_wait, minutes
@@ -243,6 +251,7 @@ def _console(
         "result": outcome,
         "is_finished": position.is_finished or not diagnosis.is_open,
         "notes_form": NotesForm(initial={"notes": diagnosis.notes}),
+        "describe_form": DescriptionForm(),
         "outcome_form": OutcomeForm(solutions=[(s["slug"], s["title"]) for s in outcome.solutions]),
         "summary": flow.case_summary(diagnosis, snapshot, position, lang, rows=rows),
         "error": error,

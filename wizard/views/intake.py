@@ -82,15 +82,18 @@ def describe(request: HtmxHttpRequest) -> HttpResponse:
     if revision is None:
         return page(request, "wizard/unavailable.html", {}, status=503)
     form = DescriptionForm(request.POST)
-    if not form.is_valid():
-        status = 200 if request.htmx else 400
-        return page(request, "wizard/describe.html", context(form, [], token=_token(request)), status=status)
-    items = understood(get_snapshot(revision), form.cleaned_data["description"], language())
+    items = (
+        understood(get_snapshot(revision), form.cleaned_data["description"], language())
+        if form.is_valid()
+        else []
+    )
     if request.htmx and request.POST.get("preview"):
+        # Only the list, whatever was typed so far: the form says what is wrong on submit.
         response = render(request, "wizard/describe.html#understood", context(form, items, preview=True))
         patch_vary_headers(response, ("HX-Request",))
         return response
-    return page(request, "wizard/describe.html", context(form, items, token=_token(request)))
+    status = 200 if form.is_valid() or request.htmx else 400
+    return page(request, "wizard/describe.html", context(form, items, token=_token(request)), status=status)
 
 
 def _token(request: HtmxHttpRequest) -> str:
