@@ -120,16 +120,16 @@ def _reading(r: Robustness) -> list[str]:
     slips = {name: r.find(SEED, name, engine.DEFAULT_RULE).calibration for name in ("slips 10%", "slips 20%")}
     (right10, claimed10, _), (right20, claimed20, _) = slips["slips 10%"], slips["slips 20%"]
     return [
-        f"**Reading.** The engine believes one answer in {1 / settings.WIZARD_SLIP:.0f} may be a slip "
-        f"(`WIZARD_SLIP`). Merchants who slip that often get “confident” answers that are right {right10:.0%} "
-        f"of the time against {claimed10:.0%} claimed. Model-true merchants never slip, so the engine is "
-        f"cautious with them (right {true.calibration[0]:.0%} against {true.calibration[1]:.0%} claimed), and "
-        f"the caution costs questions: their mean of {true.mean_questions:.1f} includes the safety check "
-        f"every merchant answers, and the {budget:.0%} of them who reach the budget answer 15. Merchants who "
-        f"slip twice as often as the engine believes are right {right20:.0%} against {claimed20:.0%}: a few "
-        "answers cannot tell a careless merchant from a careful one. Top-3 is bounded by the probability "
-        "the wizard leaves on its first three causes when it stops; raising the confidence threshold buys "
-        "it with questions.",
+        f"**Reading.** The engine believes {settings.WIZARD_SLIP:.0%} of answers may be slips "
+        f"(`WIZARD_SLIP`). Merchants who slip 10% of the time get “confident” answers that are right "
+        f"{right10:.0%} of the time against {claimed10:.0%} claimed. Model-true merchants never slip, so the "
+        f"engine is cautious with them (right {true.calibration[0]:.0%} against {true.calibration[1]:.0%} "
+        f"claimed), and the caution costs questions: their mean of {true.mean_questions:.1f} includes the "
+        f"safety check every merchant answers, and the {budget:.0%} of them who reach the budget answer "
+        f"{settings.WIZARD_QUESTION_BUDGET}. Merchants who slip 20% of the time are right {right20:.0%} against "
+        f"{claimed20:.0%}: a few answers cannot tell a careless merchant from a careful one. Top-3 is bounded "
+        "by the probability the wizard leaves on its first three causes when it stops; raising the confidence "
+        "threshold buys it with questions.",
     ]
 
 
