@@ -194,12 +194,8 @@ class SolutionAdmin(ContentAdmin):
         )
 
 
-@admin.register(KnowledgeRevision)
-class KnowledgeRevisionAdmin(admin.ModelAdmin):
-    list_display = ("number", "created", "published_by", "summary", "note")
-    list_display_links = None
-    list_select_related = ("published_by",)
-    change_list_template = "admin/wizard/knowledgerevision/change_list.html"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listed and shown, never added, changed or deleted in the admin."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -209,6 +205,16 @@ class KnowledgeRevisionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(KnowledgeRevision)
+class KnowledgeRevisionAdmin(ReadOnlyAdmin):
+    """Revisions are written by publishing only, and kept: a diagnosis refers to its own."""
+
+    list_display = ("number", "created", "published_by", "summary", "note")
+    list_display_links = None
+    list_select_related = ("published_by",)
+    change_list_template = "admin/wizard/knowledgerevision/change_list.html"
 
     def get_urls(self):
         def view(function):
@@ -267,19 +273,10 @@ class DateBoundChangeList(ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
-class RecordAdmin(admin.ModelAdmin):
+class RecordAdmin(ReadOnlyAdmin):
     """Diagnoses and tickets are read-only here, for everyone: they change through the
     agent console (or the wizard), which keeps a diagnosis and its ticket in step and
     records who did what. The retention purge deletes them, keeping anonymous counts."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 # Seen only by those who may see tickets (the contact details): agents' notes about a caller.
