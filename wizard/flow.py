@@ -8,7 +8,7 @@ the agent console, the admin's preview walk and the ticket summaries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +56,11 @@ def answer_label(snapshot: Snapshot, reply: Reply, language: str) -> str:
     return reply.option
 
 
-def transcript(snapshot: Snapshot, replies: Sequence[Reply], language: str) -> list[dict[str, Any]]:
+def transcript(
+    snapshot: Snapshot, replies: Sequence[Reply], language: str, *, described: Collection[int] = ()
+) -> list[dict[str, Any]]:
+    """The answers as a list to show; ``described`` numbers the answers taken from the
+    person's description."""
     rows = []
     for number, reply in enumerate(replies, start=1):
         q = snapshot.question_index.get(reply.question)
@@ -68,6 +72,7 @@ def transcript(snapshot: Snapshot, replies: Sequence[Reply], language: str) -> l
                 else reply.question,
                 "answer": answer_label(snapshot, reply, language),
                 "is_unsure": reply.option == UNSURE,
+                "from_description": number in described,
             }
         )
     return rows
@@ -123,12 +128,18 @@ class Result:
 
 
 def result(
-    snapshot: Snapshot, position: Position, language: str, *, top: int = 5, for_agent: bool = False
+    snapshot: Snapshot,
+    position: Position,
+    language: str,
+    *,
+    top: int = 5,
+    for_agent: bool = False,
+    described: Collection[int] = (),
 ) -> Result:
     """The result page's data: the leading causes with the answers behind them, the steps
     to take (steps already tried without success are not suggested again), and whom to
     contact. Agent-only steps are for ``for_agent`` pages only."""
-    rows = transcript(snapshot, position.replies, language)
+    rows = transcript(snapshot, position.replies, language, described=described)
     provider = chosen_provider(snapshot, position.replies)
     providers = [provider] if provider else sorted(snapshot.providers.values(), key=lambda x: x["order"])
     return Result(

@@ -231,11 +231,12 @@ def _console(
     is_finished = (position.is_finished and number > len(given)) or not diagnosis.is_open
     question = None if is_finished or q is None else flow.question_view(snapshot, q, lang)
     outcome = flow.result(snapshot, position, lang, for_agent=True)
-    timeline = flow.transcript(snapshot, given, lang)
+    timeline = flow.transcript(
+        snapshot, given, lang, described={a.position for a in rows if a.from_description}
+    )
     for row, answer in zip(timeline, rows, strict=True):
         row["by"] = answer.answered_by.get_username() if answer.answered_by else _("merchant")
         row["at"] = answer.created
-        row["from_description"] = answer.from_description
     context = {
         "diagnosis": diagnosis,
         "number": number,

@@ -260,13 +260,10 @@ def _result_page(
     snapshot = get_snapshot(diagnosis.revision_id)
     position = diagnoses.position(diagnosis, snapshot)
     lang = language()
-    outcome = flow.result(snapshot, position, lang)
     described = set(diagnosis.answers.filter(from_description=True).values_list("position", flat=True))
-    for row in outcome.answers:
-        row["from_description"] = row["number"] in described
     context = {
         "diagnosis": diagnosis,
-        "result": outcome,
+        "result": flow.result(snapshot, position, lang, described=described),
         "tried": [flow.solution_title(snapshot, slug, lang) for slug in diagnosis.tried],
         "is_finished": diagnoses.is_finished(diagnosis) or position.is_finished,
         "can_ask_more": position.could_continue(Limits.for_case(extended=True)),
