@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from wizard import content, knowledge
+from wizard import content, insights, knowledge
 from wizard.models import Answer, Diagnosis, Symptom
 
 AUTH_CODE = "刷卡的时候一直提示请输入授权码，网络正常"
@@ -260,3 +260,27 @@ def test_the_held_out_descriptions_are_understood_with_useful_precision(snapshot
     assert len(corpus) >= 60
     assert hits / found >= 0.8
     assert hits / wanted >= 0.5
+
+
+# --- Insights ------------------------------------------------------------------------------
+
+
+def test_insights_count_descriptions_and_the_questions_they_answered_even_after_the_purge(
+    client, described, admin_client
+):
+    confirm(client, fact_values(described))
+    client.post(reverse("wizard:start"), {"token": "plain"})  # one started without a description
+    today = timezone.localdate()
+
+    def totals():
+        figures = insights.figures(today - timedelta(days=500), today)
+        return figures.totals["started"], figures.totals["described"], figures.totals["described_answers"]
+
+    assert totals() == (2, 1, 2)
+    html = admin_client.get(reverse("wizard:insights")).content.decode()
+    assert 'data-kpi="described">1<' in html and 'data-kpi="described-answers">2<' in html
+    long_ago = timezone.now() - timedelta(days=400)
+    Diagnosis.objects.update(created=long_ago, updated=long_ago, day=timezone.localdate(long_ago))
+    call_command("purge_diagnoses", "--older-than", "365", stdout=io.StringIO())
+    assert not Diagnosis.objects.exists()
+    assert totals() == (2, 1, 2)

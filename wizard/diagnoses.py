@@ -291,9 +291,8 @@ def add_description(diagnosis: Diagnosis, description: str, facts: Sequence[Repl
     fields = _standing(diagnosis, snapshot, _locate(diagnosis, snapshot, after))
     with transaction.atomic(savepoint=False):
         try:
-            _write(
-                diagnosis, {"trail": [list(r) for r in after], "description": text, **fields}, versioned=True
-            )
+            recorded = {"description": text, "described_answers": diagnosis.described_answers + len(new)}
+            _write(diagnosis, {"trail": [list(r) for r in after], **recorded, **fields}, versioned=True)
         except StaleDiagnosis:
             return Submission(Verdict.CONFLICT, _reread(diagnosis))
         Answer.objects.bulk_create(

@@ -51,11 +51,32 @@ def _counts():
         "feedback": Count("id", filter=Q(is_fixed__isnull=False)),
         "fixed": Count("id", filter=Q(is_fixed=True)),
         "questions_total": Sum("question_count", filter=Q(status__in=CONCLUDED)),
+        "described": Count("id", filter=~Q(description="")),
+        "described_answers": Sum("described_answers"),
     }
+
+
+# A figure of the live diagnoses (``_counts``) → its name on an archived day.
+ARCHIVED = {
+    "started": "started",
+    "concluded": "diagnosed",
+    "escalated": "escalated",
+    "feedback": "feedback",
+    "fixed": "fixed",
+    "questions_total": "questions_total",
+    "described": "described",
+    "described_answers": "described_answers",
+}
+
+
+def _add_archived(row: dict[str, Any], day: ArchivedDay) -> None:
+    for name, archived in ARCHIVED.items():
+        row[name] = (row.get(name) or 0) + getattr(day, archived)
 
 
 def _finish(row: dict[str, Any]) -> dict[str, Any]:
     row["questions_total"] = row.get("questions_total") or 0
+    row["described_answers"] = row.get("described_answers") or 0
     row["completion_rate"] = rate(row["concluded"], row["started"])
     row["escalation_rate"] = rate(row["escalated"], row["started"])
     row["resolution_rate"] = rate(row["fixed"], row["feedback"])
@@ -76,12 +97,7 @@ def figures(start: date, end: date, *, revision: int | None = None, language: st
 
     totals = diagnoses.aggregate(**_counts())
     for day in archived:
-        totals["started"] += day.started
-        totals["concluded"] += day.diagnosed
-        totals["escalated"] += day.escalated
-        totals["feedback"] += day.feedback
-        totals["fixed"] += day.fixed
-        totals["questions_total"] = (totals["questions_total"] or 0) + day.questions_total
+        _add_archived(totals, day)
     result.totals = _finish(totals)
 
     by_day: dict[date, dict[str, Any]] = {}
@@ -105,24 +121,7 @@ def figures(start: date, end: date, *, revision: int | None = None, language: st
 
 def _merge_archived(rows: dict, archived: list[ArchivedDay], *, key, name: str) -> None:
     for day in archived:
-        row = rows.setdefault(
-            key(day),
-            {
-                name: key(day),
-                "started": 0,
-                "concluded": 0,
-                "escalated": 0,
-                "feedback": 0,
-                "fixed": 0,
-                "questions_total": 0,
-            },
-        )
-        row["started"] += day.started
-        row["concluded"] += day.diagnosed
-        row["escalated"] += day.escalated
-        row["feedback"] += day.feedback
-        row["fixed"] += day.fixed
-        row["questions_total"] = (row["questions_total"] or 0) + day.questions_total
+        _add_archived(rows.setdefault(key(day), {name: key(day)}), day)
 
 
 def _snapshot(revision: int | None):

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from .insights import CONCLUDED, GIVEN_UP_AFTER
@@ -113,6 +113,10 @@ def _key(row: dict, prefix: str = "") -> Key:
     return (row[f"{prefix}day"], row[f"{prefix}revision"], row[f"{prefix}channel"])
 
 
+# The counts of a day's diagnoses that an ArchivedDay keeps.
+ARCHIVED_COUNTS = ("started", "diagnosed", "escalated", "feedback", "fixed", "described", "described_answers")
+
+
 def _archived_days(old) -> dict[Key, ArchivedDay]:
     """The ArchivedDay of every (day, revision, channel) among ``old``, locked, with the
     diagnoses' counts added."""
@@ -123,13 +127,15 @@ def _archived_days(old) -> dict[Key, ArchivedDay]:
         escalated=Count("id", filter=Q(status=Diagnosis.Status.ESCALATED)),
         feedback=Count("id", filter=Q(is_fixed__isnull=False)),
         fixed=Count("id", filter=Q(is_fixed=True)),
+        described=Count("id", filter=~Q(description="")),
+        described_answers=Sum("described_answers"),
     ):
         day, revision, channel = key = _key(row)
         days[key], _ = ArchivedDay.objects.select_for_update().get_or_create(
             day=day, revision=revision, channel=channel
         )
-        for name in ("started", "diagnosed", "escalated", "feedback", "fixed"):
-            setattr(days[key], name, getattr(days[key], name) + row[name])
+        for name in ARCHIVED_COUNTS:
+            setattr(days[key], name, getattr(days[key], name) + (row[name] or 0))
     for row in old.filter(status__in=CONCLUDED).values("day", "revision", "channel", "question_count"):
         days[_key(row)].questions_total += row["question_count"]
     return days

@@ -22,6 +22,8 @@ class ArchivedDay(models.Model):
     feedback = models.PositiveIntegerField(default=0)
     fixed = models.PositiveIntegerField(default=0)
     questions_total = models.PositiveIntegerField(default=0)
+    described = models.PositiveIntegerField(default=0)  # diagnoses with a description
+    described_answers = models.PositiveIntegerField(default=0)  # answers taken from one
     questions = models.JSONField(default=dict)
     causes = models.JSONField(default=dict)
     steps = models.JSONField(default=dict)

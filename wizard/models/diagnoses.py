@@ -84,6 +84,9 @@ class Diagnosis(TimeStamped):
     # writes to it: a write based on an older version is a race, and is refused.
     trail = models.JSONField(_("answers so far"), default=list, blank=True, editable=False)
     description = models.TextField(_("description in the merchant's words"), blank=True)
+    described_answers = models.PositiveSmallIntegerField(
+        _("answers taken from the description"), default=0, editable=False
+    )
     version = models.PositiveIntegerField(default=0, editable=False)
     wants_more = models.BooleanField(_("asked for more questions"), default=False)
     feedback_at = models.DateTimeField(_("feedback given"), null=True, blank=True)
