@@ -21,6 +21,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from wizard import review
 from wizard.models import Diagnosis
 
 from .test_production import production_env, run
@@ -111,6 +112,18 @@ def hung_production_cache(settings, hung_redis):
     settings.CACHES = caches
     settings.RATE_LIMIT_EXEMPT = []
     return caches
+
+
+def test_while_redis_is_paused_the_landing_page_measures_its_promise_once(
+    hung_production_cache, client, seeded
+):
+    """The usual number of questions is measured by simulating 200 merchants (a fifth of
+    a second): kept in the process's memory while Redis is away, not measured again for
+    every visitor."""
+    with mock.patch("wizard.review.typical_questions", wraps=review.typical_questions) as measure:
+        for _ in range(3):
+            assert client.get("/").status_code == 200
+    assert measure.call_count == 1
 
 
 def cache_warnings(caplog) -> list[str]:

@@ -6,9 +6,10 @@ moment, let alone the page. A dead Redis refuses connections at once; a hung one
 overloaded, a network that drops packets) accepts them and never answers, so every call
 would wait for the socket timeout (``REDIS_CONNECT_TIMEOUT``/``REDIS_TIMEOUT``, a fraction
 of a second). After such a failure this process stops asking Redis for
-``failure_pause`` seconds and behaves like Django's ``DummyCache``: it stores nothing and
-finds nothing. The rate limits are then not enforced, which is the point: they let
-requests through rather than turn a merchant away. ``/readyz`` still asks Redis itself
+``failure_pause`` seconds and keeps what it stores in its own memory instead (Django's
+local-memory cache): the rate limits then count per process rather than across servers,
+and a measured figure (the landing page's usual number of questions) is measured once
+per process, not on every request. ``/readyz`` still asks Redis itself
 (:meth:`FailFastRedisCache.check`), so the load balancer learns of the outage.
 """
 
@@ -18,7 +19,7 @@ import logging
 import time
 import uuid
 
-from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -43,7 +44,7 @@ class FailFastRedisCache(RedisCache):
         self.failure_pause = options.pop("failure_pause", 10)
         super().__init__(server, {**params, "OPTIONS": options})
         self._location = tuple(self._servers)
-        self._fallback = DummyCache(server, params)
+        self._fallback = LocMemCache(f"redis-fallback:{server}", {"TIMEOUT": params.get("TIMEOUT", 300)})
 
     def is_paused(self) -> bool:
         return time.monotonic() < _paused_until.get(self._location, 0.0)
