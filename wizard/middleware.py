@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from django.db import InterfaceError, OperationalError
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
-from django.utils.translation import ngettext
-
-from .ratelimit import minutes
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +43,11 @@ class RejectNulMiddleware:
 class DatabaseUnavailableMiddleware:
     """Answer 503 with ``Retry-After`` when the database cannot be reached, not 500.
 
-    A refused or dropped connection (``OperationalError``, ``InterfaceError``) is an
-    outage to wait out, not a bug: the page says so in the visitor's language and that the
-    answers already given are kept (they are in the database). Every other error still
-    goes to the usual 500 handling. The page itself touches no database.
+    A refused or dropped connection is an outage to wait out, not a bug: the page says so
+    in the visitor's language. Anything else the database raises — a deadlock, a statement
+    timeout, a missing table — is a bug to see, and goes to the usual 500 handling (logged
+    with its traceback, mailed to the admins); so does everything with DEBUG on. The page
+    itself touches no database.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -57,21 +57,38 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
+        if settings.DEBUG or not is_unreachable(exception):
             return None
         logger.error("Database unavailable: %s: %s", type(exception).__name__, exception)
         return database_unavailable(request)
 
 
+# SQLSTATE classes of a connection that failed or was cut (08: connection exception; 57P:
+# the server shutting down or starting), as opposed to errors in a statement.
+CONNECTION_STATES = ("08", "57P")
+# SQLite has no SQLSTATE: what it says when its file cannot be opened or is held too long.
+SQLITE_UNREACHABLE = ("unable to open database file", "database is locked")
+
+
+def is_unreachable(exception: Exception) -> bool:
+    """Whether a database error means the database could not be reached."""
+    if isinstance(exception, InterfaceError):  # the connection was already closed
+        return True
+    if not isinstance(exception, OperationalError):
+        return False
+    cause = exception.__cause__
+    state = getattr(cause, "sqlstate", None)
+    if state is not None:
+        return state.startswith(CONNECTION_STATES)
+    if connection.vendor == "sqlite":
+        return any(text in str(exception) for text in SQLITE_UNREACHABLE)
+    return True  # a client-side failure to connect: the server never answered
+
+
 def database_unavailable(request: HttpRequest) -> HttpResponse:
-    wait = minutes(DATABASE_RETRY_AFTER)
-    message = ngettext(
-        "The service is briefly unavailable. Please try again in %(minutes)d minute. "
-        "The answers you gave are saved.",
-        "The service is briefly unavailable. Please try again in %(minutes)d minutes. "
-        "The answers you gave are saved.",
-        wait,
-    ) % {"minutes": wait}
+    message = _(
+        "The service is briefly unavailable. Please try again in a minute. Answers already saved are kept."
+    )
     htmx = getattr(request, "htmx", None)
     partial = htmx and not htmx.history_restore_request
     response = render(
