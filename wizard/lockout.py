@@ -109,9 +109,9 @@ def lockout_response(
     wait = minutes(retry_after)
     message = ngettext(
         "Too many failed sign-ins: this account is locked. "
-        "Please try again in %(minutes)d minute, or ask a support admin to unlock it.",
+        "Please try again in %(minutes)d minute, or ask the administrator who runs this service to unlock it.",
         "Too many failed sign-ins: this account is locked. "
-        "Please try again in %(minutes)d minutes, or ask a support admin to unlock it.",
+        "Please try again in %(minutes)d minutes, or ask the administrator who runs this service to unlock it.",
         wait,
     ) % {"minutes": wait}
     response = render(request, "login_locked.html", {"message": message}, status=429)

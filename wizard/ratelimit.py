@@ -3,7 +3,7 @@
 Counting uses Django's cache API directly (django-ratelimit is unmaintained and its
 system checks reject Django's built-in RedisCache), so every app server shares the counts
 through Redis. A fixed window per address and scope: the first hit creates the counter
-with the window as its timeout, later hits increment it atomically. When the cache is
+with the window as its timeout, later hits increment it. When the cache is
 unreachable the limit is not enforced: a merchant in trouble must not be turned away
 because a counter could not be read. The cache itself gives up quickly on a Redis that
 does not answer (short socket timeouts, and :mod:`wizard.cache` stops asking it for a
@@ -91,7 +91,7 @@ def hit(key: str, limit: int, window: int) -> bool:
     """Count one hit on ``key``; True while at most ``limit`` hits fell in this window."""
     name = _counter(key, window)
     try:
-        # Most hits find the counter there: one round trip. The first of a window
+        # Most hits find the counter there and increment it. The first of a window
         # creates it; should two race to create it, the loser's add fails and it counts.
         try:
             count = cache.incr(name)
@@ -202,6 +202,7 @@ def lookup_wait(counters: Counters) -> int:
     for scope, key in counters:
         limit, window = settings.RATE_LIMITS.get(scope, (0, 1))
         if limit and exhausted(f"{scope}:{key}", limit, window):
+            logger.info("Look-up refused: %s for %s", scope, key)
             wait = max(wait, seconds_left(window))
     return wait
 
@@ -210,8 +211,8 @@ def count_miss(counters: Counters) -> None:
     """Count a look-up that found nothing."""
     for scope, key in counters:
         limit, window = settings.RATE_LIMITS.get(scope, (0, 1))
-        if limit and not hit(f"{scope}:{key}", limit, window):
-            logger.info("Look-ups refused: %s for %s", scope, key)
+        if limit:
+            hit(f"{scope}:{key}", limit, window)
 
 
 def too_many_misses(request: HttpRequest, retry_after: int) -> HttpResponse:
