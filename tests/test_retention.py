@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
+from wizard import diagnoses
 from wizard.models import ArchivedDay, CaseEvent, Diagnosis, Ticket
 
 from .test_insights import make_case
@@ -63,7 +65,9 @@ def test_a_diagnosis_with_a_ticket_still_open_is_never_purged(seeded):
 
 def test_a_case_worked_on_since_the_cutoff_is_kept(seeded):
     reopened = make_case(seeded, days_ago=400)
-    Diagnosis.objects.filter(pk=reopened.pk).update(updated=days_ago(3))  # an agent opened it by code
+    diagnoses.open_by_agent(
+        reopened, get_user_model().objects.create_user("agent-olga")
+    )  # by its code, today
     closed_lately = make_case(seeded, days_ago=400, status="escalated")
     make_ticket(closed_lately, Ticket.Status.CLOSED, days=400)
     Ticket.objects.filter(diagnosis=closed_lately).update(updated=days_ago(2))
@@ -93,6 +97,7 @@ def test_the_report_counts_each_kind_and_a_second_run_removes_nothing(seeded, se
     old = make_case(seeded, days_ago=400, status="escalated", answers=[("payment-screen", "unsure")])
     make_ticket(old, Ticket.Status.CLOSED)
     CaseEvent.objects.create(diagnosis=old, kind=CaseEvent.Kind.ESCALATED)
+    CaseEvent.objects.update(created=days_ago(400))  # escalated when the case was
     make_case(seeded, days_ago=400)
     login_records(days=100)
     first = purge("--older-than", "365")

@@ -43,11 +43,16 @@ BATCH = 500
 
 def expired(cutoff: datetime) -> QuerySet[Diagnosis]:
     """Diagnoses started and last changed before ``cutoff``, with no ticket changed since
-    and none still open."""
-    return Diagnosis.objects.filter(created__lt=cutoff, updated__lt=cutoff).exclude(
-        pk__in=Ticket.objects.filter(~Q(status=Ticket.Status.CLOSED) | Q(updated__gte=cutoff)).values(
-            "diagnosis"
+    and none still open, and nothing done on them since (an agent opening the case by its
+    code, notes: the case's events)."""
+    return (
+        Diagnosis.objects.filter(created__lt=cutoff, updated__lt=cutoff)
+        .exclude(
+            pk__in=Ticket.objects.filter(~Q(status=Ticket.Status.CLOSED) | Q(updated__gte=cutoff)).values(
+                "diagnosis"
+            )
         )
+        .exclude(pk__in=CaseEvent.objects.filter(created__gte=cutoff).values("diagnosis"))
     )
 
 
