@@ -188,6 +188,9 @@ def test_escalation_creates_one_ticket_with_the_transcript(client, finished):
     page = client.get(first["Location"], **EN).content.decode()
     assert f'data-ticket="{ticket.reference}"' in page
     assert "What happens next" in page
+    # The confirmation page is reached by the case code, which is meant to be shared: the
+    # number is shown masked, enough for the merchant to recognise it.
+    assert "138****8000" in page and "0013" not in page
 
 
 @pytest.mark.parametrize(
