@@ -384,28 +384,34 @@ def state(request: HtmxHttpRequest, code: str) -> HttpResponse:
     return render(request, "agent/console.html#changed", {"diagnosis": diagnosis})
 
 
+def with_ticket(view):
+    """Load the ticket named by the URL's reference, as ``with_case`` loads a case."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, reference: str, *args, **kwargs) -> HttpResponse:
+        if wait := lookup_wait(agent_lookups(request)):
+            return _too_many_misses(request, wait)
+        found = _find_ticket(reference)
+        if found is None:
+            _missed(request, is_ticket_reference(reference.upper()))
+            return _not_found(request, "")
+        return view(request, found, *args, **kwargs)
+
+    return wrapper
+
+
 @require_GET
 @agent_required
-def ticket(request: HtmxHttpRequest, reference: str) -> HttpResponse:
-    if wait := lookup_wait(agent_lookups(request)):
-        return _too_many_misses(request, wait)
-    found = _find_ticket(reference)
-    if found is None:
-        _missed(request, is_ticket_reference(reference.upper()))
-        return _not_found(request, "")
+@with_ticket
+def ticket(request: HtmxHttpRequest, found: Ticket) -> HttpResponse:
     return page(request, "agent/ticket.html", _ticket_context(found))
 
 
 @require_POST
 @agent_required
-def ticket_status(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+@with_ticket
+def ticket_status(request: HtmxHttpRequest, found: Ticket) -> HttpResponse:
     """Work a ticket: open → in progress → closed (any order; every change is logged)."""
-    if wait := lookup_wait(agent_lookups(request)):
-        return _too_many_misses(request, wait)
-    found = _find_ticket(reference)
-    if found is None:
-        _missed(request, is_ticket_reference(reference.upper()))
-        return _not_found(request, "")
     status = request.POST.get("status", "")
     if status not in Ticket.Status.values:
         context = {**_ticket_context(found), "error": _("Choose a status.")}

@@ -342,17 +342,13 @@ def _escalate_context(diagnosis: Diagnosis, form: EscalationForm) -> dict:
 
 @never_cache
 @require_GET
-def escalated(request: HtmxHttpRequest, code: str, reference: str) -> HttpResponse:
-    if wait := lookup_wait(merchant_lookups(request)):
-        return too_many_misses(request, wait)
-    diagnosis = find_diagnosis(code)
-    if diagnosis is None:
-        return _missed(request, code)
+@with_diagnosis
+def escalated(request: HtmxHttpRequest, diagnosis: Diagnosis, reference: str) -> HttpResponse:
     ticket = diagnosis.tickets.filter(reference=reference).first() if is_ticket_reference(reference) else None
     if ticket is None:
         if is_ticket_reference(reference):  # a guess at the reference of a real case
             count_miss(merchant_lookups(request))
-        return not_found(request, code)
+        return not_found(request, diagnosis.code)
     context = {"diagnosis": diagnosis, "ticket": ticket, "hazards": hazards_of(diagnosis)}
     return page(request, "wizard/escalated.html", context)
 
