@@ -184,7 +184,9 @@ def test_readyz_is_503_when_the_database_is_unreachable(client, db):
     assert "cache: ok" in response.content.decode()
 
 
-def test_readyz_is_503_when_the_cache_is_unreachable(client, db, settings):
+def test_readyz_names_an_unreachable_cache_but_stays_ready(client, db, settings):
+    """Redis is shared by every server: a 503 for it would empty the pool, while each
+    server serves on without it."""
     closed = _closed_port()
     settings.CACHES = {
         "default": {
@@ -194,7 +196,7 @@ def test_readyz_is_503_when_the_cache_is_unreachable(client, db, settings):
         }
     }
     response = client.get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.content.decode() == "database: ok\ncache: unavailable\n"
 
 

@@ -189,7 +189,7 @@ def test_readyz_asks_the_hung_redis_itself_and_names_only_the_cache(
 ):
     for _ in range(2):
         response = client.get("/readyz")
-        assert response.status_code == 503
+        assert response.status_code == 200  # degraded, still serving
         assert response.content.decode() == "database: ok\ncache: unavailable\n"
     assert len(hung_redis.accepted) == 2  # not answered from the pause
 
