@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from wizard import knowledge
+from wizard import content, knowledge
+from wizard.benchmark.intake import HELD_OUT, TUNING, bench_intake, corpus, intake_targets
 from wizard.benchmark.synthetic import synthetic_payload
 from wizard.checks import check_payload
 
@@ -45,8 +46,30 @@ def test_benchmark_quick_writes_every_section(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     report = output.read_text()
-    for heading in ("## Machine", "## 1. Engine", "## 2. One wizard step", "## 3. HTTP", "## 4. Diagnostic"):
+    headings = (
+        "## Machine",
+        "## 1. Engine",
+        "## 2. One wizard step",
+        "## 3. HTTP",
+        "## 4. Diagnostic",
+        "## 5.",
+        "## 6.",
+    )
+    for heading in headings:
         assert heading in report
     assert "| cores |" in report and "| numpy |" in report
     assert "1,000×500" in report and "3,000×1,000" in report
     assert "nan" not in report
+
+
+def test_the_intake_figures_are_judged_on_descriptions_held_out_from_tuning():
+    held, tuning, everything = corpus(HELD_OUT), corpus(TUNING), corpus()
+    assert len(held) + len(tuning) == len(everything) >= 60
+    assert not {e["id"] for e in held} & {e["id"] for e in tuning}
+    report = bench_intake(content.read_file(), repeats=1, log=lambda line: None)
+    assert [row.name for row in report.extraction] == ["held out", "tuning", "all"]
+    assert report.extraction[0].descriptions == len(held)
+    assert 0 < report.extraction[0].precision <= 1 and 0 < report.extraction[0].recall <= 1
+    # Starting from a description never asks more than starting from nothing.
+    assert report.end_to_end.questions_described < report.end_to_end.questions_plain
+    assert any("held out" in row for row in intake_targets(report))

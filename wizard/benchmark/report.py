@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 
+from .intake import IntakeReport, intake_section, intake_targets
 from .load import ROUNDS, HttpReport
 from .measure import EngineRow, StepReport, mib, ms, pct
 from .merchants import EfficiencyRow
@@ -34,6 +35,7 @@ class Figures:
     http: HttpReport | str  # why it was not measured, when it was not
     efficiency: list[EfficiencyRow]
     robustness: Robustness
+    intake: IntakeReport
     duration: float
     concurrency: int
 
@@ -48,6 +50,7 @@ def render_report(figures: Figures) -> str:
         _http_section,
         _efficiency_section,
         lambda f: robustness_section(f.robustness),
+        lambda f: intake_section(f.intake),
         _findings_section,
     ]
     return "\n".join(line for section in sections for line in section(figures))
@@ -99,6 +102,7 @@ def _summary(f: Figures) -> list[str]:
         _http_target(f.http),
         *_efficiency_targets(f.efficiency),
         *robustness_targets(f.robustness),
+        *intake_targets(f.intake),
         "",
         "Why a target is missed, and what would meet it, is under [What the figures say](#what-the-figures-say).",
         "",

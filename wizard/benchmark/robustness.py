@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 import statistics
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,11 +155,16 @@ def answerer(
 
 
 def diagnose(
-    snapshot: knowledge.Snapshot, answer: Callable[[int], int | None], rule: engine.Rule
+    snapshot: knowledge.Snapshot,
+    answer: Callable[[int], int | None],
+    rule: engine.Rule = engine.DEFAULT_RULE,
+    *,
+    given: Sequence[engine.Evidence] = (),
 ) -> tuple[list[tuple[int, int | None]], engine.Step]:
-    """One diagnosis with the production rules; returns the transcript and the last step."""
-    answers: list[engine.Evidence] = []
-    asked: list[int] = []
+    """One diagnosis with the production rules, after the answers ``given`` beforehand (a
+    description's facts); returns the transcript of the questions asked and the last step."""
+    answers: list[engine.Evidence] = list(given)
+    asked: list[int] = [q for q, _ in given]
     transcript: list[tuple[int, int | None]] = []
     while True:
         step = engine.next_step(snapshot.model, answers, asked, rule=rule, **rules(snapshot))

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from wizard import content
 
+from .intake import bench_intake
 from .load import HttpReport, bench_http
 from .measure import bench_engine, bench_steps, machine
 from .merchants import bench_efficiency
@@ -60,6 +61,9 @@ def run(
         log=log,
     )
 
+    log("Understanding merchants' own words…")
+    intake = bench_intake(content.read_file(), repeats=2 if quick else 20, log=log)
+
     return render_report(
         Figures(
             quick=quick,
@@ -71,6 +75,7 @@ def run(
             http=http,
             efficiency=efficiency,
             robustness=robustness,
+            intake=intake,
             duration=duration,
             concurrency=concurrency,
         )
