@@ -288,3 +288,13 @@ def console_errors(page):
     page.on("console", on_console)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+def own_case(client, diagnosis) -> None:
+    """Make ``client`` the browser that started ``diagnosis`` (wizard.views.common.own)."""
+    from django.core import signing
+
+    from wizard.views.common import OWNED_COOKIE, OWNED_SALT
+
+    signer = signing.get_cookie_signer(salt=OWNED_COOKIE + OWNED_SALT)
+    client.cookies[OWNED_COOKIE] = signer.sign(diagnosis.code)

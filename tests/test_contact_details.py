@@ -17,6 +17,8 @@ from wizard import phones, roles
 from wizard.forms import AgentStartForm, EscalationForm, NotesForm
 from wizard.models import Diagnosis, KnowledgeRevision, Ticket
 
+from .conftest import own_case
+
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 BENGALI = "13৮০০১৩৮০০০"  # 13800138000 with Bengali digits after the first two
 ARABIC_INDIC = "١٣٨٠٠١٣٨٠٠٠"
@@ -34,8 +36,11 @@ def english():
 
 
 @pytest.fixture
-def case(seeded) -> Diagnosis:
-    return Diagnosis.objects.create(revision=KnowledgeRevision.objects.latest(), status="diagnosed")
+def case(seeded, client) -> Diagnosis:
+    """A finished case, started by this test's client (which may escalate it)."""
+    diagnosis = Diagnosis.objects.create(revision=KnowledgeRevision.objects.latest(), status="diagnosed")
+    own_case(client, diagnosis)
+    return diagnosis
 
 
 @pytest.fixture

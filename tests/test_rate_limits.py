@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from wizard.models import Diagnosis, KnowledgeRevision, Ticket
 
-from .conftest import wizard_url_templates
+from .conftest import own_case, wizard_url_templates
 
 UNKNOWN = "ZZZZZ-ZZZZZ"  # the shape of a case code, but no case has it
 UNKNOWN_TICKET = "T-ZZZZZZZZ"
@@ -182,6 +182,7 @@ def test_a_code_that_cannot_be_one_is_not_a_guess_and_does_not_count(client, cas
 
 
 def test_a_wrong_ticket_reference_on_a_real_case_is_a_miss(client, case, low_limits):
+    own_case(client, case)  # only the browser that started a case sees its tickets
     ip = address()
     url = reverse("wizard:escalated", args=[case.code, UNKNOWN_TICKET])
     assert [client.get(url, REMOTE_ADDR=ip).status_code for _ in range(4)] == [404, 404, 404, 429]

@@ -322,8 +322,11 @@ def finish(diagnosis: Diagnosis) -> None:
 
 def ask_more(diagnosis: Diagnosis, *, extended: bool = True) -> Position:
     """Ask again: ``extended`` past the usual confidence for a few more questions (the
-    steps did not fix it), or only resume the questions stopped early."""
-    if not diagnosis.is_open and diagnosis.status != Diagnosis.Status.DIAGNOSED and not extended:
+    steps did not fix it), or only resume the questions stopped early. A case waiting for
+    a person stays with them (its ticket and its status say the same), and only more
+    questions reopen a resolved or abandoned one."""
+    settled = diagnosis.status not in (Diagnosis.Status.IN_PROGRESS, Diagnosis.Status.DIAGNOSED)
+    if awaits_a_person(diagnosis) or (settled and not extended):
         return position(diagnosis)
     _write(
         diagnosis, {"wants_more": diagnosis.wants_more or extended, "status": Diagnosis.Status.IN_PROGRESS}
@@ -364,10 +367,26 @@ def record_outcome(
     elif outcome == Outcome.ESCALATED:
         fields = {"status": Diagnosis.Status.ESCALATED, "is_fixed": False, "feedback_at": now}
     _write(diagnosis, fields)
+    if outcome == Outcome.RESOLVED:
+        _close_tickets(diagnosis, by, reason=detail)
     if outcome == Outcome.NOT_FIXED or not diagnosis.ranking:
         # Failed steps move the ranking; an early outcome still needs one for insights.
         _advance(diagnosis, stop=not diagnosis.is_open)
     CaseEvent.objects.create(diagnosis=diagnosis, kind=outcome.value, actor=by, detail=detail[:300])
+
+
+def _close_tickets(diagnosis: Diagnosis, by, *, reason: str) -> None:
+    """A resolved case needs no call back: its tickets close with it, so that a case and
+    its tickets never say different things (resolved, yet waiting for a person)."""
+    for ticket in diagnosis.tickets.exclude(status=Ticket.Status.CLOSED):
+        set_ticket_status(
+            ticket, Ticket.Status.CLOSED, by, detail=f"{ticket.reference} closed: resolved {reason}"
+        )
+
+
+def awaits_a_person(diagnosis: Diagnosis) -> bool:
+    """Whether a request for help is still open: the case is in a person's hands."""
+    return diagnosis.tickets.exclude(status=Ticket.Status.CLOSED).exists()
 
 
 def escalate(diagnosis: Diagnosis, *, token: str, transcript: str, contact: dict[str, Any]) -> Ticket:
@@ -410,7 +429,7 @@ def save_notes(diagnosis: Diagnosis, notes: str, by) -> None:
         CaseEvent.objects.create(diagnosis=diagnosis, kind=CaseEvent.Kind.NOTES, actor=by)
 
 
-def set_ticket_status(ticket: Ticket, status: str, by) -> None:
+def set_ticket_status(ticket: Ticket, status: str, by, *, detail: str = "") -> None:
     """Work a ticket: open → in progress → closed (any order; every change is logged)."""
     if status == ticket.status:
         return
@@ -420,5 +439,5 @@ def set_ticket_status(ticket: Ticket, status: str, by) -> None:
         diagnosis=ticket.diagnosis,
         kind=CaseEvent.Kind.TICKET,
         actor=by,
-        detail=f"{ticket.reference} {status}",
+        detail=(detail or f"{ticket.reference} {status}")[:300],
     )

@@ -3,6 +3,9 @@ the 303 that ends every POST."""
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
@@ -12,6 +15,7 @@ from django_htmx.middleware import HtmxDetails
 from .. import diagnoses, flow
 from ..knowledge import get_snapshot
 from ..models import CODE_ALPHABET, CODE_LENGTH, Answer, Diagnosis, Ticket, normalise_case_code
+from ..roles import is_agent
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -100,3 +104,63 @@ def case_summary(diagnosis: Diagnosis, lang: str) -> str:
 def hazards_of(diagnosis: Diagnosis) -> list[dict[str, str]]:
     """The dangers reported in this case, for the warning on top of any page about it."""
     return flow.hazard_warnings(get_snapshot(diagnosis.revision_id), diagnoses.replies(diagnosis), language())
+
+
+# --- Who may change a case ----------------------------------------------------------------
+#
+# A case code is meant to be shared (read aloud, printed, sent as a link), so it lets
+# anyone see the questions and the result, and carry on a diagnosis still in progress.
+# Once a case is finished or escalated, only the browser that started it or an agent may
+# change it, and only that browser sees the contact details it gave (masked) and its
+# ticket references. The browser keeps the codes it started in a signed cookie: it cannot
+# add a code it did not start, and reading it costs no query.
+
+OWNED_COOKIE = "cases"
+OWNED_SALT = "wizard.owned-cases"
+OWNED_LIMIT = 50  # the most recent cases a browser keeps the right to change
+
+
+def _owned(request: HttpRequest) -> list[str]:
+    value = request.get_signed_cookie(OWNED_COOKIE, default="", salt=OWNED_SALT)
+    return [code for code in value.split(",") if code]
+
+
+def own(request: HttpRequest, response: HttpResponse, diagnosis: Diagnosis) -> HttpResponse:
+    """This browser started (or escalated) ``diagnosis``: it may change it from now on."""
+    codes = [code for code in _owned(request) if code != diagnosis.code]
+    response.set_signed_cookie(
+        OWNED_COOKIE,
+        ",".join([*codes, diagnosis.code][-OWNED_LIMIT:]),
+        salt=OWNED_SALT,
+        max_age=settings.DIAGNOSIS_RETENTION_DAYS * 24 * 3600,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def owns(request: HttpRequest, diagnosis: Diagnosis) -> bool:
+    return diagnosis.code in _owned(request)
+
+
+def may_change(request: HttpRequest, diagnosis: Diagnosis) -> bool:
+    return diagnosis.is_open or owns(request, diagnosis) or is_agent(request.user)
+
+
+def guards_changes(view=None, *, reading_too: bool = False):
+    """Answer 403 with the reason when this browser may not change the diagnosis (see
+    above): for the requests that change something, or for every request (``reading_too``,
+    a form that only leads to a change)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request: HtmxHttpRequest, diagnosis: Diagnosis, *args, **kwargs) -> HttpResponse:
+            changing = reading_too or request.method not in ("GET", "HEAD")
+            if changing and not may_change(request, diagnosis):
+                return page(request, "wizard/locked.html", {"diagnosis": diagnosis}, status=403)
+            return view(request, diagnosis, *args, **kwargs)
+
+        return wrapper
+
+    return decorate(view) if view is not None else decorate

@@ -34,15 +34,19 @@ from ..knowledge import UNSURE, Snapshot, get_snapshot, latest_revision_number, 
 from ..models import Diagnosis
 from ..position import Limits, locate
 from ..ratelimit import count_miss, lookup_wait, merchant_lookups, rate_limit, too_many_misses
+from ..roles import is_agent
 from . import intake
 from .common import (
     HtmxHttpRequest,
     case_summary,
     could_be_case_code,
     find_diagnosis,
+    guards_changes,
     hazards_of,
     is_ticket_reference,
     language,
+    own,
+    owns,
     page,
     see_other,
 )
@@ -112,11 +116,11 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
         started = intake.start_described(request, revision)
         if isinstance(started, HttpResponse):
             return started
-        return see_other(_next_url(started))
+        return own(request, see_other(_next_url(started)), started)
     form = StartForm(request.POST)
     token = form.cleaned_data["token"] if form.is_valid() else ""
     diagnosis = diagnoses.start(revision=revision, language=language(), token=token)
-    return see_other(_step_url(diagnosis, 1))
+    return own(request, see_other(_step_url(diagnosis, 1)), diagnosis)
 
 
 def _next_url(diagnosis: Diagnosis) -> str:
@@ -202,6 +206,7 @@ ANSWER_ERRORS = {
 @rate_limit("answer")
 @require_http_methods(["GET", "POST"])
 @with_diagnosis
+@guards_changes
 def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     current = len(diagnosis.trail) + 1
     if request.method == "GET":
@@ -237,6 +242,7 @@ def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpRes
 
 @require_POST
 @with_diagnosis
+@guards_changes
 def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """ "Show results now": stop asking, whatever the engine would still ask."""
     diagnoses.finish(diagnosis)
@@ -275,7 +281,9 @@ def _result_page(
         "next_number": len(position.replies) + 1,
         "is_latest": diagnosis.revision_id == latest_revision_number(),
         "feedback_form": feedback_form,
-        "tickets": list(diagnosis.tickets.values_list("reference", flat=True)),
+        "tickets": list(diagnosis.tickets.values_list("reference", flat=True))
+        if owns(request, diagnosis)
+        else [],
     }
     return page(request, "wizard/result.html", context, status=status)
 
@@ -289,6 +297,7 @@ def _every_step(snapshot: Snapshot) -> list[tuple[str, str]]:
 @rate_limit("answer")
 @require_POST
 @with_diagnosis
+@guards_changes
 def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """ "Did it work?": fixed by a step, or not fixed after trying some steps."""
     form = FeedbackForm(request.POST, solutions=_every_step(get_snapshot(diagnosis.revision_id)))
@@ -306,6 +315,7 @@ def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @rate_limit("answer")
 @require_POST
 @with_diagnosis
+@guards_changes
 def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """Keep narrowing down with the questions that still help: after a result that did not
     fix it (past the usual confidence), or to resume questions stopped early."""
@@ -318,12 +328,12 @@ def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 @rate_limit("escalate")
 @require_http_methods(["GET", "POST"])
 @with_diagnosis
+@guards_changes(reading_too=True)
 def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """Hand the case to a person: a ticket with the whole diagnosis attached."""
     if request.method == "GET":
-        form = EscalationForm(
-            initial={"token": get_random_string(32), "merchant_number": diagnosis.merchant_number}
-        )
+        merchant_number = diagnosis.merchant_number if owns(request, diagnosis) else ""
+        form = EscalationForm(initial={"token": get_random_string(32), "merchant_number": merchant_number})
         return page(request, "wizard/escalate.html", _escalate_context(diagnosis, form))
     form = EscalationForm(request.POST)
     if not form.is_valid():
@@ -333,7 +343,10 @@ def escalate(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     ticket = diagnoses.escalate(
         diagnosis, token=token, transcript=case_summary(diagnosis, diagnosis.language), contact=contact
     )
-    return see_other(reverse("wizard:escalated", args=[diagnosis.code, ticket.reference]))
+    # The contact details just given are this browser's to see.
+    return own(
+        request, see_other(reverse("wizard:escalated", args=[diagnosis.code, ticket.reference])), diagnosis
+    )
 
 
 def _escalate_context(diagnosis: Diagnosis, form: EscalationForm) -> dict:
@@ -344,6 +357,10 @@ def _escalate_context(diagnosis: Diagnosis, form: EscalationForm) -> dict:
 @require_GET
 @with_diagnosis
 def escalated(request: HtmxHttpRequest, diagnosis: Diagnosis, reference: str) -> HttpResponse:
+    """The confirmation of a request for help: only for the browser that sent it (it shows
+    the contact details given) and agents; anyone else is told the case is not theirs."""
+    if not (owns(request, diagnosis) or is_agent(request.user)):
+        return page(request, "wizard/locked.html", {"diagnosis": diagnosis}, status=403)
     ticket = diagnosis.tickets.filter(reference=reference).first() if is_ticket_reference(reference) else None
     if ticket is None:
         if is_ticket_reference(reference):  # a guess at the reference of a real case
