@@ -298,3 +298,17 @@ def own_case(client, diagnosis) -> None:
 
     signer = signing.get_cookie_signer(salt=OWNED_COOKIE + OWNED_SALT)
     client.cookies[OWNED_COOKIE] = signer.sign(diagnosis.code)
+
+
+@pytest.fixture
+def like_postgresql():
+    """Refuse NUL characters in query parameters, as psycopg does before PostgreSQL sees them."""
+
+    def refuse_nul(execute, sql, params, many, context):
+        rows = params if many else [params]
+        if any(isinstance(value, str) and "\x00" in value for row in rows for value in row or ()):
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return execute(sql, params, many, context)
+
+    with connections[DEFAULT_DB_ALIAS].execute_wrapper(refuse_nul):
+        yield

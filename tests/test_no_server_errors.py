@@ -19,20 +19,6 @@ NUL = "\x00"
 
 
 @pytest.fixture
-def like_postgresql():
-    """Refuse NUL characters in query parameters, as psycopg does before PostgreSQL sees them."""
-
-    def refuse_nul(execute, sql, params, many, context):
-        rows = params if many else [params]
-        if any(isinstance(value, str) and NUL in value for row in rows for value in row or ()):
-            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(refuse_nul):
-        yield
-
-
-@pytest.fixture
 def agent_client(client, seeded, django_user_model):
     agent = django_user_model.objects.create_user("wang.agent", password="unused-password-123")
     agent.groups.add(Group.objects.get_or_create(name="Agents")[0])

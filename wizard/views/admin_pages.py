@@ -174,6 +174,8 @@ def _parse_answers(snapshot: Snapshot, trail: str) -> list[Reply]:
 
 @permission_required("wizard.view_cause", raise_exception=True)
 def simulate(request: HttpRequest, object_id: str) -> HttpResponse:
+    if not (object_id.isascii() and object_id.isdigit()):
+        raise Http404(_("No such cause."))
     cause = get_object_or_404(Cause, pk=object_id)
     snapshot, errors = publishing.draft_snapshot()
     run = None
