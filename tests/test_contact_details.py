@@ -198,3 +198,23 @@ def test_names_and_numbers_with_control_characters_say_so(form, data, field):
     bound = form(data)
     assert not bound.is_valid()
     assert bound.errors[field] == ["This cannot contain control characters."]
+
+
+# --- An optional e-mail ------------------------------------------------------------------
+
+
+def test_an_optional_email_is_kept_for_the_agents_and_a_wrong_one_is_refused(client, case, agent_client):
+    url = reverse("wizard:escalate", args=[case.code])
+    refused = client.post(url, escalation(email="wang@@example"), **EN)
+    assert refused.status_code == 400
+    assert "Enter a valid email address." in refused.content.decode()
+    assert client.post(url, escalation(email="wang@example.com")).status_code == 303
+    ticket = Ticket.objects.get()
+    assert ticket.email == "wang@example.com"
+    page = agent_client.get(reverse("wizard:agent-ticket", args=[ticket.reference])).content.decode()
+    assert 'href="mailto:wang@example.com"' in page
+
+
+def test_the_email_may_be_left_out(client, case):
+    assert client.post(reverse("wizard:escalate", args=[case.code]), escalation()).status_code == 303
+    assert Ticket.objects.get().email == ""

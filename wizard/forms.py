@@ -191,6 +191,13 @@ class EscalationForm(forms.Form):
         help_text=_("Printed on your sales slips; it helps us find your terminal."),
         error_messages={"invalid": _("Use the letters and digits printed on your sales slip.")},
     )
+    email = forms.EmailField(
+        label=_("E-mail (optional)"),
+        required=False,
+        max_length=254,
+        help_text=_("If you would also like a written reply."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     contact_time = forms.ChoiceField(
         label=_("When can we call you?"), choices=Ticket.ContactTime.choices, initial=Ticket.ContactTime.ANY
     )

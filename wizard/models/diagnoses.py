@@ -175,6 +175,7 @@ class Ticket(TimeStamped):
     name = models.CharField(_("contact name"), max_length=100)
     phone = models.CharField(_("mobile number"), max_length=20)
     merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
 
     class ContactTime(models.TextChoices):
         ANY = "any", _("any time")
