@@ -102,9 +102,13 @@ FILLERS = wordset(
     "me us do does did has have had will would could should just really very still also too "
     "please now any some"
 )
+# ...but a phrase that is one of these and a single word ("一直重启") is one word: without
+# it, "重启" alone may be the merchant restarting the terminal, not a terminal that keeps
+# restarting.
+REPEATS = wordset("一直 总是")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
-    "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 没毛病 "
+    "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
     "ok okay fine work working normal normally good well alright stable"
 )
 FINE_PAIRS = frozenset({("没", "问题"), ("没有", "问题"), ("没", "毛病"), ("no", "problem"), ("no", "issue")})
@@ -379,9 +383,13 @@ def dictionary_words(run: str) -> list[str]:
     or, where it holds a filler ("进水了", "装了别的软件"), the pieces between fillers
     ("进水", "别的软件"). A dictionary word never holds a filler, so a phrase and a text
     lose the same fillers: "进水了", "进过水" and "进水" all read "进水". Nor does it
-    hold a "works fine" word, so that "刷卡正常" stays "刷卡" + "正常" for the topics."""
+    hold a "works fine" word, so that "刷卡正常" stays "刷卡" + "正常" for the topics.
+    Only "一直" or "总是" with a single word ("一直重启", see ``REPEATS``) stays whole."""
+    cut = base_tokenizer().lcut(run, HMM=False)
+    if len(cut) == 2 and cut[0] in REPEATS:
+        return [run]
     pieces: list[str] = [""]
-    for word in base_tokenizer().lcut(run, HMM=False):
+    for word in cut:
         if word in FILLERS or word in FINE:
             pieces.append("")
         else:
@@ -463,39 +471,44 @@ def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
 def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str]) -> Match | None:
     """Where ``phrase`` is in ``clause``, widened to whole words and scored again, so
     that a phrase inside a longer word ("进水" in "进水果") does not count."""
-    span = find(phrase, clause.compact)
-    if span is None:
-        return None
-    start, end = span
-    while start < end and clause.compact[start] == " ":
-        start += 1
-    first = bisect_right(clause.starts, start) - 1
-    last = bisect_left(clause.ends, end)
-    if first < 0 or last >= len(clause.tokens):
-        return None
-    covered = clause.compact[clause.starts[first] : clause.ends[last]]
-    score = fuzz.ratio(phrase.key, covered)
-    near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
-    if score == 100 or near or gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]]):
-        return Match(phrase, index, first, last, score)
+    for start, end in places(phrase, clause.compact):
+        while start < end and clause.compact[start] == " ":
+            start += 1
+        first = bisect_right(clause.starts, start) - 1
+        last = bisect_left(clause.ends, end)
+        if first < 0 or last >= len(clause.tokens):
+            continue
+        covered = clause.compact[clause.starts[first] : clause.ends[last]]
+        score = fuzz.ratio(phrase.key, covered)
+        near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
+        if score == 100 or near or gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]]):
+            return Match(phrase, index, first, last, score)
     return None
 
 
-def find(phrase: Phrase, text: str) -> tuple[int, int] | None:
+# How many places RapidFuzz may align a phrase with a typo: the best one may straddle a
+# word ("示请输入授权" in "显示请输入授权吗", as good as "请输入授权吗"), the next one not.
+ALIGNMENTS = 3
+
+
+def places(phrase: Phrase, text: str) -> Iterator[tuple[int, int]]:
     """Where the phrase may be in ``text``: as it is; in Chinese, with a word or two
     between its characters ("换路由器" in "换新路由器"); or, for a phrase that tolerates
-    typos, where RapidFuzz aligns it best."""
+    typos, where RapidFuzz aligns it best, then the next best places to its right."""
     key = phrase.key
     found = text.find(key)
     if found >= 0:
-        return found, found + len(key)
-    if _HAN.search(key) and (span := spread(key, text)):
-        return span
-    if phrase.cutoff < 100:
-        aligned = fuzz.partial_ratio_alignment(key, text, score_cutoff=phrase.cutoff)
-        if aligned is not None:
-            return aligned.dest_start, aligned.dest_end
-    return None
+        yield found, found + len(key)
+    elif _HAN.search(key) and (span := spread(key, text)):
+        yield span
+    elif phrase.cutoff < 100:
+        offset = 0
+        for _ in range(ALIGNMENTS):
+            aligned = fuzz.partial_ratio_alignment(key, text[offset:], score_cutoff=phrase.cutoff)
+            if aligned is None:
+                break
+            yield offset + aligned.dest_start, offset + aligned.dest_end
+            offset += aligned.dest_start + 1
 
 
 def spread(key: str, text: str) -> tuple[int, int] | None:
