@@ -40,6 +40,7 @@ FORM_FIELDS = (
 )  # fmt: skip
 QUERY = ("code", "step", "seen", "compare", "q", "o", "p", "status", "created__year", "format", "description")
 METHODS = ("get", "head", "post")
+OTHER_METHODS = ("put", "patch", "delete", "options")  # with real values only: 405 or an answer
 ROLES = ("anonymous", "merchant", "agent", "support admin", "superuser")
 # Signing out would end the role's session for the rest of the walk.
 SKIPPED = {"agent-logout", "logout"}
@@ -135,8 +136,10 @@ def test_no_url_gives_a_server_error_to_any_role(role, world, settings, like_pos
         hostile = next((v for k, v in HOSTILE.items() if k in label), "x")
         query = dict.fromkeys(QUERY, hostile)
         form = dict.fromkeys(FORM_FIELDS, hostile)
-        for method in METHODS:
-            response = getattr(client, method)(path, form if method == "post" else query)
+        methods = METHODS + (OTHER_METHODS if label.endswith(("[known]", "[plain]")) else ())
+        for method in methods:
+            data = query if method in ("get", "head") else form
+            response = getattr(client, method)(path, data) if method != "options" else client.options(path)
             seen += 1
             if response.status_code >= 500:
                 errors.append(f"{method.upper()} {label} {path[:80]!r}: {response.status_code}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
 import uuid
@@ -322,3 +323,27 @@ def test_healthz_stays_a_liveness_check(database_refuses):
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok\n"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (make test-postgres)")
+def test_a_counter_on_redis_counts_in_one_round_trip_and_always_expires():
+    from wizard.cache import FailFastRedisCache, count
+
+    cache = FailFastRedisCache(os.environ["REDIS_URL"], {"OPTIONS": {}})
+    key = f"test-counter:{uuid.uuid4().hex}"
+    client = cache._cache.get_client(cache.make_and_validate_key(key), write=True)
+    with mock.patch.object(type(client), "execute_command", wraps=client.execute_command) as single:
+        assert [count(cache, key, 60), count(cache, key, 60)] == [1, 2]
+    assert single.call_count == 0  # pipelined, not one command at a time
+    assert cache.get(key) == 2
+    assert 0 < client.ttl(cache.make_and_validate_key(key)) <= 60
+    cache.delete(key)
+
+
+def test_a_counter_elsewhere_counts_through_the_cache_api():
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from wizard.cache import count
+
+    cache = LocMemCache("counter-test", {})
+    assert [count(cache, "k", 60) for _ in range(3)] == [1, 2, 3]

@@ -31,6 +31,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import ngettext
 
+from .cache import count
+
 logger = logging.getLogger(__name__)
 
 
@@ -78,29 +80,14 @@ def _unavailable(error: Exception) -> None:
     logger.warning("Rate limit counter unavailable (%s); letting the request through", type(error).__name__)
 
 
-def exhausted(key: str, limit: int, window: int) -> bool:
-    """True when ``key`` already used up ``limit`` hits in this window (counts nothing)."""
-    try:
-        return (cache.get(_counter(key, window)) or 0) >= limit
-    except Exception as error:  # see the module docstring
-        _unavailable(error)
-        return False
-
-
 def hit(key: str, limit: int, window: int) -> bool:
     """Count one hit on ``key``; True while at most ``limit`` hits fell in this window."""
-    name = _counter(key, window)
     try:
-        # Most hits find the counter there and increment it. The first of a window
-        # creates it; should two race to create it, the loser's add fails and it counts.
-        try:
-            count = cache.incr(name)
-        except ValueError:
-            count = 1 if cache.add(name, 1, timeout=window) else cache.incr(name)
+        hits = count(cache, _counter(key, window), window)
     except Exception as error:  # any cache failure at all: see the module docstring
         _unavailable(error)
         return True
-    return count <= limit
+    return hits <= limit
 
 
 def seconds_left(window: int) -> int:
@@ -198,10 +185,19 @@ def lookup_wait(counters: Counters) -> int:
 
     Never exempt (``RATE_LIMIT_EXEMPT``): codes stay unguessable only while guessing is slow.
     """
-    wait = 0
+    limited = {}
     for scope, key in counters:
         limit, window = settings.RATE_LIMITS.get(scope, (0, 1))
-        if limit and exhausted(f"{scope}:{key}", limit, window):
+        if limit:
+            limited[_counter(f"{scope}:{key}", window)] = (scope, key, limit, window)
+    try:
+        counts = cache.get_many(list(limited))  # every counter in one round trip
+    except Exception as error:  # see the module docstring
+        _unavailable(error)
+        return 0
+    wait = 0
+    for name, (scope, key, limit, window) in limited.items():
+        if (counts.get(name) or 0) >= limit:
             logger.info("Look-up refused: %s for %s", scope, key)
             wait = max(wait, seconds_left(window))
     return wait
