@@ -179,6 +179,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "wizard.privacy.notice",
             ],
         },
     },
@@ -379,6 +380,14 @@ WIZARD_SNAPSHOT_CACHE_MB = env_int("WIZARD_SNAPSHOT_CACHE_MB", 256, minimum=1)
 DIAGNOSIS_RETENTION_DAYS = env_int("DIAGNOSIS_RETENTION_DAYS", 365, minimum=1)
 # ...and django-axes' login records (client address, browser, username) this many days.
 LOGIN_LOG_RETENTION_DAYS = env_int("LOGIN_LOG_RETENTION_DAYS", 90, minimum=1)
+# A merchant's contact details (name, number, e-mail, merchant number) are erased this
+# many days after their request for help is closed; the anonymous diagnosis stays.
+CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 30, minimum=1)
+# Who processes the personal data, as the privacy notice names them (the organisation
+# running this service), and how a person reaches them about it. Empty: the notice says
+# "the organisation that runs this service" and "through your provider's support line".
+PRIVACY_CONTROLLER = env_str("PRIVACY_CONTROLLER")
+PRIVACY_CONTACT = env_str("PRIVACY_CONTACT")
 
 LOGGING = {
     "version": 1,

@@ -84,6 +84,7 @@ MERCHANT_CODE_ROUTES = [
     ("escalate", "get"),
     ("escalate", "post"),
     ("escalated", "get"),
+    ("withdraw", "post"),
 ]
 AGENT_CODE_ROUTES = [
     ("agent-open", "get"),
@@ -98,6 +99,8 @@ AGENT_CODE_ROUTES = [
     ("agent-state", "get"),
     ("agent-ticket", "get"),
     ("agent-ticket-status", "post"),
+    ("agent-ticket-withdraw", "post"),
+    ("agent-personal-data", "get"),
 ]
 
 

@@ -21,6 +21,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import privacy
 from .knowledge import UNSURE, Snapshot, get_snapshot
 from .models import Answer, CaseEvent, Diagnosis, Ticket
 from .position import Limits, Position, Reply, locate
@@ -394,6 +395,8 @@ def escalate(diagnosis: Diagnosis, *, token: str, transcript: str, contact: dict
     ``token`` (a double submit) always returns the same ticket."""
     if token and (existing := Ticket.objects.filter(token=token).first()):
         return existing
+    if contact.get("has_consent"):  # what was agreed to, and when
+        contact = {**contact, "consented_at": timezone.now(), "notice_version": privacy.NOTICE_VERSION}
     try:
         with transaction.atomic():
             ticket = Ticket.objects.create(

@@ -18,6 +18,8 @@ urlpatterns = [
     path("d/<str:code>/more/", merchant.ask_more, name="more"),
     path("d/<str:code>/escalate/", merchant.escalate, name="escalate"),
     path("d/<str:code>/escalate/<str:reference>/", merchant.escalated, name="escalated"),
+    path("d/<str:code>/withdraw/", merchant.withdraw, name="withdraw"),
+    path("privacy/", merchant.privacy_notice, name="privacy"),
     path("insights/", insights.dashboard, name="insights"),
     path("agent/", agent.home, name="agent-home"),
     path("agent/login/", agent.AgentLoginView.as_view(), name="agent-login"),
@@ -35,4 +37,6 @@ urlpatterns = [
     path("agent/case/<str:code>/state/", agent.state, name="agent-state"),
     path("agent/tickets/<str:reference>/", agent.ticket, name="agent-ticket"),
     path("agent/tickets/<str:reference>/status/", agent.ticket_status, name="agent-ticket-status"),
+    path("agent/tickets/<str:reference>/withdraw/", agent.ticket_withdraw, name="agent-ticket-withdraw"),
+    path("agent/case/<str:code>/personal-data.txt", agent.personal_data, name="agent-personal-data"),
 ]

@@ -176,6 +176,9 @@ class Ticket(TimeStamped):
     phone = models.CharField(_("mobile number"), max_length=20)
     merchant_number = models.CharField(_("merchant number"), max_length=40, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
+    consented_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
+    contact_erased_at = models.DateTimeField(_("contact details erased at"), null=True, blank=True)
 
     class ContactTime(models.TextChoices):
         ANY = "any", _("any time")
@@ -211,6 +214,7 @@ class CaseEvent(models.Model):
         CALLBACK = "callback", _("call back later")
         NOT_FIXED = "not-fixed", _("steps tried, not fixed")
         TICKET = "ticket", _("ticket updated")
+        WITHDRAWN = "withdrawn", _("contact details erased")
 
     diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)

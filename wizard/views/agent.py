@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import diagnoses, flow
+from .. import diagnoses, flow, privacy
 from ..diagnoses import Verdict
 from ..forms import (
     AgentLoginForm,
@@ -418,6 +418,27 @@ def ticket_status(request: HtmxHttpRequest, found: Ticket) -> HttpResponse:
         return page(request, "agent/ticket.html", context, status=400)
     diagnoses.set_ticket_status(found, status, request.user)
     return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
+
+
+@require_POST
+@agent_required
+@with_ticket
+def ticket_withdraw(request: HtmxHttpRequest, found: Ticket) -> HttpResponse:
+    """The caller asks for their contact details to be deleted: erased everywhere, with
+    who did it and when kept in the case's events (not the erased values)."""
+    privacy.erase_contact(found.diagnosis, by=request.user, reason="at the caller's request")
+    return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
+
+
+@require_GET
+@agent_required
+@with_case
+def personal_data(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    """Everything held about a case, as plain text, for a merchant's access request."""
+    text = privacy.export_text(diagnosis, case_summary(diagnosis, language()))
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{diagnosis.code}-personal-data.txt"'
+    return response
 
 
 def _find_ticket(reference: str) -> Ticket | None:

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
-from .. import diagnoses, flow, review
+from .. import diagnoses, flow, privacy, review
 from ..diagnoses import Outcome, Verdict
 from ..forms import (
     DESCRIPTION_LIMIT,
@@ -281,9 +281,8 @@ def _result_page(
         "next_number": len(position.replies) + 1,
         "is_latest": diagnosis.revision_id == latest_revision_number(),
         "feedback_form": feedback_form,
-        "tickets": list(diagnosis.tickets.values_list("reference", flat=True))
-        if owns(request, diagnosis)
-        else [],
+        "tickets": list(diagnosis.tickets.all()) if owns(request, diagnosis) else [],
+        "withdrawn": request.GET.get("withdrawn") == "1",
     }
     return page(request, "wizard/result.html", context, status=status)
 
@@ -368,6 +367,22 @@ def escalated(request: HtmxHttpRequest, diagnosis: Diagnosis, reference: str) ->
         return not_found(request, diagnosis.code)
     context = {"diagnosis": diagnosis, "ticket": ticket, "hazards": hazards_of(diagnosis)}
     return page(request, "wizard/escalated.html", context)
+
+
+@rate_limit("answer")
+@require_POST
+@with_diagnosis
+def withdraw(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    """Withdraw consent: the contact details given for this case are erased at once."""
+    if not owns(request, diagnosis):
+        return page(request, "wizard/locked.html", {"diagnosis": diagnosis}, status=403)
+    privacy.erase_contact(diagnosis, reason="withdrawn by the merchant")
+    return see_other(_result_url(diagnosis) + "?withdrawn=1#contact")
+
+
+@require_safe
+def privacy_notice(request: HtmxHttpRequest) -> HttpResponse:
+    return page(request, "wizard/privacy.html", {})
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -4,15 +4,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from wizard import retention
+from wizard import privacy, retention
 
 
 class Command(BaseCommand):
     help = (
         "Delete diagnoses nothing has happened to for DAYS days (never one with a ticket still "
         "open), with their answers and the contact details in their tickets, keeping anonymous "
-        "daily counts for the insights dashboard; and delete login records (client addresses) "
-        "older than their own period. Safe to run again: a second run removes nothing."
+        "daily counts for the insights dashboard; erase the contact details of requests for help "
+        "closed more than CONTACT_RETENTION_DAYS ago (the anonymous diagnosis stays); and delete "
+        "login records (client addresses) older than their own period. Safe to run again: a "
+        "second run removes nothing."
     )
 
     def add_arguments(self, parser):
@@ -47,6 +49,13 @@ class Command(BaseCommand):
         self._counts(removed)
         noun = "diagnosis" if kept == 1 else "diagnoses"
         self.stdout.write(f"  kept, though older: {kept} {noun} with a ticket still open")
+        cutoff = now - timedelta(days=settings.CONTACT_RETENTION_DAYS)
+        erased = privacy.erase_expired_contacts(cutoff, dry_run=dry_run)
+        self.stdout.write(
+            f"Contact details of requests for help closed before {self._when(cutoff)} "
+            f"({settings.CONTACT_RETENTION_DAYS} days), {'would be erased' if dry_run else 'erased'}:"
+        )
+        self._counts({"tickets": erased})
         cutoff = now - timedelta(days=logins_older_than)
         removed = retention.purge_logins(cutoff, dry_run=dry_run)
         self.stdout.write(
