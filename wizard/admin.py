@@ -11,6 +11,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.urls import path, reverse
@@ -75,6 +76,8 @@ class ProviderAdmin(ContentAdmin):
     list_display = ("name", "kind", "hotline", "order")
     list_filter = ("kind",)
     search_fields = ("slug", "name_zh_hans", "name_en")
+    # A website typed without a scheme is https:// (Django 6's default; 5.2 warns).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Symptom)
