@@ -3,7 +3,8 @@
 - ``content``: the knowledge support admins edit (drafts until published);
 - ``revisions``: the published, immutable knowledge revisions;
 - ``diagnoses``: cases, their answers, events and tickets;
-- ``archive``: the anonymous daily counts kept when diagnoses are purged.
+- ``archive``: the anonymous daily counts kept when diagnoses are purged;
+- ``integrations``: outside systems using the API, the embedded wizard and webhooks.
 """
 
 from .archive import ArchivedDay
@@ -35,6 +36,7 @@ from .diagnoses import (
     new_ticket_reference,
     normalise_case_code,
 )
+from .integrations import ApiKey, Integration
 from .revisions import KnowledgeRevision
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "CODE_LENGTH",
     "DEFAULT_LIKELIHOOD",
     "Answer",
+    "ApiKey",
     "ArchivedDay",
     "CaseEvent",
     "Category",
@@ -49,6 +52,7 @@ __all__ = [
     "CauseSolution",
     "Diagnosis",
     "Evidence",
+    "Integration",
     "KnowledgeRevision",
     "Option",
     "Provider",

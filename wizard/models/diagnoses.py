@@ -35,6 +35,8 @@ class Diagnosis(TimeStamped):
     class Channel(models.TextChoices):
         SELF_SERVICE = "self", _("self-service")
         AGENT = "agent", _("agent")
+        API = "api", _("API")
+        EMBED = "embed", _("embedded wizard")
 
     class Status(models.TextChoices):
         IN_PROGRESS = "in-progress", _("in progress")
@@ -54,6 +56,14 @@ class Diagnosis(TimeStamped):
         blank=True,
         related_name="diagnoses",
         verbose_name=_("agent"),
+    )
+    integration = models.ForeignKey(
+        "wizard.Integration",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="diagnoses",
+        verbose_name=_("integration"),
     )
     language = models.CharField(_("language"), max_length=10, default="zh-hans")
     revision = models.ForeignKey(
