@@ -371,6 +371,9 @@ WIZARD_EXTENDED_BUDGET = 5
 # The chance that any one answer is a mistake (a slip, a misread screen, a world that
 # differs from the knowledge): no single answer rules a cause out for good.
 WIZARD_SLIP = env_float("WIZARD_SLIP", engine.SLIP, minimum=0.0, maximum=0.45)
+# The probabilities shown are the engine's tempered by this, fitted by the benchmark on
+# simulated merchants (a property of the calibration, not of a deployment).
+WIZARD_CONFIDENCE_TEMPERATURE = engine.TEMPERATURE
 # Compiled knowledge snapshots each process keeps in memory (one per revision in use).
 WIZARD_SNAPSHOT_CACHE = env_int("WIZARD_SNAPSHOT_CACHE", 16, minimum=1)
 # ...and at most this many MiB of their compiled arrays (the oldest revisions go first).

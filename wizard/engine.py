@@ -41,6 +41,11 @@ BUDGET = 15  # ...or after this many answers with evidence
 UNSURE_ALLOWANCE = 5  # ..."not sure" does not count, but at most this many beyond it
 MIN_GAIN_BITS = 0.02  # below this many bits, a question is not worth asking any more
 SLIP = 0.1  # the chance that any one answer is a mistake
+# The probabilities people are shown are the posterior tempered by this (see
+# :func:`shown`): fitted by the benchmark so that a "confident" result is right at least
+# as often as it claims, minus five points, even for a merchant who gets one answer in
+# five wrong.
+TEMPERATURE = 0.75
 
 # How the next question is chosen (see :func:`question_scores`).
 Rule = Literal["gain", "error", "hybrid"]
@@ -170,6 +175,22 @@ def posterior(model: Model, answers: Iterable[Evidence], failed: Iterable[int] =
     log_p -= log_p.max()
     p = np.exp(log_p)
     return p / p.sum()
+
+
+def shown(p: np.ndarray, temperature: float = TEMPERATURE) -> np.ndarray:
+    """The probabilities to show people: ``p`` tempered (``p ** temperature``,
+    normalised), which keeps the order and pulls every share towards the others.
+
+    The engine believes each answer through one slip rate, but merchants differ: a careful
+    one is right more often than the posterior says, a hurried one less. What is shown
+    must hold for the hurried one too, so it is the posterior tempered until the
+    simulated merchants who slip most are calibrated (temperature scaling).
+    """
+    with np.errstate(divide="ignore"):
+        log_p = np.log(np.asarray(p, dtype=float)) * temperature
+    log_p -= log_p.max()
+    q = np.exp(log_p)
+    return q / q.sum()
 
 
 def entropy(p: np.ndarray) -> float:

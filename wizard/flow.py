@@ -41,7 +41,7 @@ def progress_view(snapshot: Snapshot, position: Position) -> dict[str, Any]:
     return {
         "in_play": int((p >= IN_PLAY).sum()),
         "total": snapshot.model.n_causes,
-        "confidence": float(p.max()),
+        "confidence": float(position.shown.max()),
         "answered": len(position.asked),
     }
 
@@ -156,7 +156,7 @@ def ranked_causes(
 ) -> list[dict[str, Any]]:
     """The leading causes, leaving out the ones the answers have all but ruled out, each
     with the answers (``rows``, from :func:`transcript`) that point to it."""
-    p = position.posterior
+    p, shown = position.posterior, position.shown
     order = engine.ranking(p)
     evidence_rows = [
         row
@@ -174,8 +174,8 @@ def ranked_causes(
                 "title": text(cause["title"], language),
                 "explanation": text(cause["explanation"], language),
                 "category": text(category.get("title"), language),
-                "probability": float(p[c]),
-                "percent": round(float(p[c]) * 100),
+                "probability": float(shown[c]),
+                "percent": round(float(shown[c]) * 100),
                 "because": [evidence_rows[i] for i in because if i < len(evidence_rows)],
             }
         )
@@ -248,7 +248,7 @@ def remedies(
     snapshot: Snapshot, position: Position, language: str, *, for_agent: bool = False
 ) -> list[dict[str, Any]]:
     """The steps to take, in order, each saying which cause it addresses."""
-    p = position.posterior
+    p = position.shown
     solutions = []
     for c, steps in remedy_plan(snapshot, position, for_agent=for_agent):
         cause = {"slug": snapshot.causes[c]["slug"], "title": text(snapshot.causes[c]["title"], language)}
@@ -295,13 +295,13 @@ def candidates(
     snapshot: Snapshot, position: Position, language: str, *, top: int = 8
 ) -> list[dict[str, Any]]:
     """The causes still in play, most probable first, for the agent's live panel."""
-    p = position.step.posterior
+    p, shown = position.step.posterior, position.shown
     return [
         {
             "slug": snapshot.causes[c]["slug"],
             "title": text(snapshot.causes[c]["title"], language),
-            "probability": float(p[c]),
-            "percent": round(float(p[c]) * 100),
+            "probability": float(shown[c]),
+            "percent": round(float(shown[c]) * 100),
         }
         for c in engine.ranking(p)[:top]
         if p[c] >= IN_PLAY / 2

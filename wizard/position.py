@@ -59,6 +59,12 @@ class Position:
         return self.step.posterior
 
     @property
+    def shown(self) -> np.ndarray:
+        """The probabilities to show people, calibrated (see :func:`engine.shown`); the
+        engine's own posterior still decides what to ask and when to stop."""
+        return engine.shown(self.posterior, settings.WIZARD_CONFIDENCE_TEMPERATURE)
+
+    @property
     def stop(self) -> str:
         """Why the questions stopped: "confident", "exhausted" (no question left worth
         asking), "budget", or "early" (the person stopped them while some were left)."""
@@ -70,8 +76,9 @@ class Position:
         return self.step.question
 
     def ranking(self, snapshot: Snapshot) -> list[list]:
-        """Every cause, most probable first, as stored on the diagnosis: [[slug, p]]."""
-        p = self.posterior
+        """Every cause, most probable first, as stored on the diagnosis and shown:
+        [[slug, p]]."""
+        p = self.shown
         return [[snapshot.causes[c]["slug"], round(float(p[c]), 4)] for c in engine.ranking(p)]
 
     def leading_cause(self, snapshot: Snapshot) -> str:

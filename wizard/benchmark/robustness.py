@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from wizard import engine, flow, knowledge, review
 from wizard.knowledge import UNSURE
@@ -62,8 +63,9 @@ class Run:
     rank: int  # 0 = ranked first
     questions: int
     reason: str
-    confidence: float
+    confidence: float  # the leading cause's probability as shown (calibrated)
     agent_steps: int = 0  # agent-only steps among those the merchant's page would show
+    posterior: np.ndarray | None = field(default=None, repr=False)  # the engine's own
 
 
 @dataclass
@@ -116,6 +118,15 @@ class Summary:
             return float("nan"), float("nan"), 0
         right = statistics.fmean(r.rank == 0 for r in confident)
         return right, statistics.fmean(r.confidence for r in confident), len(confident)
+
+    def calibration_at(self, temperature: float) -> tuple[float, float]:
+        """Of the runs that stopped "confident": the share right, and the mean confidence
+        that would be shown with probabilities tempered by ``temperature``."""
+        confident = [r for r in self.runs if r.reason == "confident" and r.posterior is not None]
+        if not confident:
+            return float("nan"), float("nan")
+        right = statistics.fmean(r.rank == 0 for r in confident)
+        return right, statistics.fmean(float(engine.shown(r.posterior, temperature).max()) for r in confident)
 
     def per_cause_top1(self) -> dict[int, float]:
         by_cause: dict[int, list[bool]] = {}
@@ -203,8 +214,11 @@ def simulate(
                     rank=engine.ranking(step.posterior).index(truth),
                     questions=len(transcript),
                     reason=step.reason,
-                    confidence=float(step.posterior.max()),
+                    confidence=float(
+                        engine.shown(step.posterior, settings.WIZARD_CONFIDENCE_TEMPERATURE).max()
+                    ),
                     agent_steps=agent_steps_shown(snapshot, transcript),
+                    posterior=step.posterior,
                 )
             )
     return summary
@@ -274,6 +288,24 @@ def bench_robustness(
     flagged = {name: health_flags(payload) for name, payload in bases}
     causes = {name: [c["slug"] for c in payload["causes"]] for name, payload in bases}
     return Robustness(summaries, ceilings, flagged, causes)
+
+
+# Calibration holds when a "confident" result is right at least as often as it claims,
+# minus this many points.
+CALIBRATION_SLACK = 0.05
+TEMPERATURES = tuple(round(1.0 - 0.05 * i, 2) for i in range(11))  # 1.0 down to 0.5
+
+
+def fitted_temperature(summaries: Sequence[Summary]) -> float:
+    """The mildest tempering of the shown probabilities under which every kind of
+    merchant in ``summaries`` is calibrated (``engine.TEMPERATURE`` is set from it)."""
+    for temperature in TEMPERATURES:
+        if all(
+            not right < claimed - CALIBRATION_SLACK
+            for right, claimed in (s.calibration_at(temperature) for s in summaries)
+        ):
+            return temperature
+    return TEMPERATURES[-1]
 
 
 def health_flags(payload: dict[str, Any]) -> set[str]:
