@@ -1,0 +1,61 @@
+"""The blind description corpus only names slugs the seed knows, and its labels are coherent.
+
+The corpus (wizard/benchmark/blind_descriptions.json) was written without seeing the
+symptom phrases; this test reads only slugs from the seed, never the phrases.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "wizard" / "benchmark" / "blind_descriptions.json"
+SEED = ROOT / "wizard" / "seed" / "knowledge.json"
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return json.loads(CORPUS.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def seed():
+    return json.loads(SEED.read_text(encoding="utf-8"))
+
+
+def test_ids_are_unique_and_languages_known(corpus):
+    ids = [d["id"] for d in corpus["descriptions"]]
+    assert len(ids) == len(set(ids))
+    assert {d["language"] for d in corpus["descriptions"]} <= {"zh-hans", "en"}
+    assert len(ids) >= 80
+    assert all(d["text"].strip() for d in corpus["descriptions"])
+
+
+def test_every_slug_exists_in_the_seed(corpus, seed):
+    symptoms = {s["slug"] for s in seed["symptoms"]}
+    causes = {c["slug"] for c in seed["causes"]}
+    for d in corpus["descriptions"]:
+        assert d["cause"] is None or d["cause"] in causes, d["id"]
+        for fact in d["facts"]:
+            assert fact["symptom"] in symptoms, (d["id"], fact["symptom"])
+            assert fact["polarity"] in {"present", "absent"}, d["id"]
+
+
+def test_labels_are_coherent(corpus, seed):
+    """One fact per symptom, and at most one present option per choice question."""
+    choices = [{o["symptom"] for o in q["options"]} for q in seed["questions"] if q["kind"] == "choice"]
+    for d in corpus["descriptions"]:
+        named = [f["symptom"] for f in d["facts"]]
+        assert len(named) == len(set(named)), d["id"]
+        present = {f["symptom"] for f in d["facts"] if f["polarity"] == "present"}
+        for options in choices:
+            assert len(present & options) <= 1, (d["id"], present & options)
+
+
+def test_every_cause_is_described_at_least_twice(corpus, seed):
+    counts = Counter(d["cause"] for d in corpus["descriptions"])
+    assert {c["slug"]: counts[c["slug"]] for c in seed["causes"] if counts[c["slug"]] < 2} == {}
