@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from django.utils import translation
 
-from wizard import flow, review
+from wizard import content, engine, flow, review
+from wizard.benchmark import robustness
 from wizard.knowledge import Snapshot
 from wizard.position import Reply, locate
 
@@ -311,3 +313,38 @@ def test_a_swollen_battery_is_warned_about_on_the_seed():
     snapshot = seed_snapshot()
     warnings = flow.hazard_warnings(snapshot, [Reply("safety-check", "battery-swollen")], "zh-hans")
     assert [w["symptom"] for w in warnings] == ["battery-swollen"] and warnings[0]["warning"]
+
+
+# --- The confidence shown ---------------------------------------------------------------
+
+
+def test_shown_probabilities_keep_the_engines_order_and_claim_less():
+    p = np.array([0.86, 0.08, 0.04, 0.02])
+    shown = engine.shown(p, 0.75)
+    assert shown.sum() == pytest.approx(1.0)
+    assert engine.ranking(shown) == engine.ranking(p)
+    assert shown[0] < p[0]
+    assert engine.shown(p, 1.0) == pytest.approx(p)
+
+
+def test_the_result_shows_the_calibrated_probabilities_not_the_engines(snapshot):
+    replies = [Reply(q["slug"], q["answers"][0]["slug"]) for q in snapshot.questions[:6]]
+    position = locate(snapshot, replies)
+    causes = flow.ranked_causes(snapshot, position, "en", rows=flow.transcript(snapshot, replies, "en"))
+    lead = causes[0]
+    assert lead["probability"] == pytest.approx(float(position.shown.max()))
+    assert lead["probability"] < float(position.posterior.max())
+    assert position.ranking(snapshot)[0][1] == pytest.approx(float(position.shown.max()), abs=1e-4)
+
+
+def test_confident_results_are_right_as_often_as_they_claim_for_merchants_who_slip(snapshot):
+    """Merchants who get one answer in five wrong: a "confident" result must be right at
+    least as often as the confidence shown, minus five points (the engine's own posterior
+    claimed about 90% and was right about 74%)."""
+    payload = content.read_file()
+    summary = robustness.simulate(
+        "seed", payload, robustness.Merchant("slips 20%", slip=0.2), "gain", per_cause=40
+    )
+    right, claimed, n = summary.calibration
+    assert n > 100
+    assert right >= claimed - robustness.CALIBRATION_SLACK
