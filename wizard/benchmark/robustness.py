@@ -92,6 +92,13 @@ class Summary:
     def top1(self) -> float:
         return self._share([r.rank == 0 for r in self.runs])
 
+    def margin(self, share: float) -> float:
+        """Half the width of the 95% interval of a share measured on these runs (normal
+        approximation, with the runs' prior weights): how far chance alone moves it."""
+        w = self._weights()
+        effective = w.sum() ** 2 / (w**2).sum()
+        return 1.96 * float(np.sqrt(share * (1 - share) / effective))
+
     @property
     def top3(self) -> float:
         return self._share([r.rank < 3 for r in self.runs])
