@@ -160,7 +160,9 @@ def test_an_escalation_and_an_outcome_reach_the_receiver_signed(client, seeded, 
     assert [(d.attempts, d.last_status_code, d.is_delivered) for d in deliveries] == [(1, 200, True)] * 2
 
 
-def test_not_fixed_is_an_outcome_event_and_a_callback_is_none(seeded, integration, django_capture_on_commit_callbacks):
+def test_not_fixed_is_an_outcome_event_and_a_callback_is_none(
+    seeded, integration, django_capture_on_commit_callbacks
+):
     diagnosis = diagnoses.start(
         revision=seeded.number, language="zh-hans", integration=integration, channel="embed"
     )

@@ -92,7 +92,9 @@ def _emit(diagnosis: Diagnosis, event: str, data: dict) -> None:
         "data": {**_summary(diagnosis), **data},
     }
     delivery.save()
-    transaction.on_commit(lambda: _enqueue(delivery.pk, attempt=1))
+    # robust: a queue that cannot be reached must not fail the merchant's request; the
+    # event stays in the delivery log (no attempt yet) for "send again".
+    transaction.on_commit(lambda: _enqueue(delivery.pk, attempt=1), robust=True)
 
 
 # --- Delivery -----------------------------------------------------------------------------
