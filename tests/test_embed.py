@@ -241,3 +241,14 @@ def test_the_parent_page_hears_finished_from_the_embedded_wizard(page: Page, liv
     expect(event).to_have_attribute("data-code", diagnosis.code)
     expect(event).to_have_attribute("data-origin", live_site.url)
     assert errors == []
+
+
+@pytest.mark.browser
+def test_a_page_on_another_origin_cannot_frame_the_wizard(page: Page, live_site, provider_site):
+    _origin, set_src = provider_site
+    Integration.objects.create(name="Pay Co", slug="pay", allowed_origins="https://pay.example.com")
+    with page.expect_console_message(lambda message: "frame-ancestors" in message.text) as refused:
+        page.goto(set_src(live_site.url + EMBED))
+    assert "https://pay.example.com" in refused.value.text
+    expect(page.frame_locator("iframe").locator('[data-action="start"]')).to_have_count(0)
+    expect(page.locator("#events li")).to_have_count(0)

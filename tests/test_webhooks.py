@@ -340,3 +340,20 @@ def test_the_integration_form_refuses_what_is_not_an_origin(admin_client, integr
     assert saved.status_code == 302
     integration.refresh_from_db()
     assert integration.origins == ["https://pay.example.com", "http://127.0.0.1:8080"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queue_that_cannot_be_reached_does_not_fail_the_merchant(client, seeded, integration, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("the task queue is down")
+
+    monkeypatch.setattr(webhooks, "_enqueue", unreachable)
+    diagnosis = embedded_case(client)
+    response = client.post(
+        f"{EMBED}d/{diagnosis.code}/escalate/",
+        {"token": "queue-down", "contact_time": "any", "has_consent": "on", **CONTACT},
+    )
+    assert response.status_code == 303
+    assert Ticket.objects.filter(diagnosis=diagnosis).exists()
+    delivery = WebhookDelivery.objects.get()  # waiting in the log for "send again"
+    assert delivery.attempts == 0 and not DBTaskResult.objects.exists()
