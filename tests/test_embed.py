@@ -142,6 +142,11 @@ def test_a_diagnosis_started_from_a_description_is_embedded_too(client, seeded, 
         r'<form method="post" action="([^"]+)" data-action="confirm">', described.content.decode()
     )
     assert form and form.group(1) == EMBED + "start/"
+    started = client.post(EMBED + "start/", {"description": "升级后一直重启", "token": "described"})
+    assert started.status_code == 303 and started["Location"].startswith(EMBED + "d/")
+    diagnosis = Diagnosis.objects.get()
+    assert diagnosis.description == "升级后一直重启"
+    assert (diagnosis.channel, diagnosis.integration) == (Diagnosis.Channel.EMBED, integration)
 
 
 def test_embed_cookies_work_inside_a_third_party_frame(client, seeded, integration):

@@ -407,7 +407,7 @@ def embed_snippet(request: HttpRequest, integration: Integration) -> dict:
 
 EMBED_SNIPPET = """\
 <iframe id="pos-upgrade-doctor" src="{url}" title="{title}"
-        width="100%" height="720" style="border: 0"></iframe>
+        width="100%" height="720" style="border: 0" allow="clipboard-write"></iframe>
 <script>
   window.addEventListener("message", function (event) {{
     if (event.origin !== "{origin}" || !event.data || event.data.type !== "pos-upgrade-doctor") return;
