@@ -20,6 +20,8 @@ from wizard import diagnoses, webhooks
 from wizard.diagnoses import Outcome
 from wizard.models import Diagnosis, Integration, Ticket, WebhookDelivery
 
+from .conftest import make_agent
+
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "embed-and-webhooks.md"
 EMBED = "/embed/pay/"
 CONTACT = {
@@ -174,6 +176,20 @@ def test_not_fixed_is_an_outcome_event_and_a_callback_is_none(
     assert delivery.payload["data"]["outcome"] == "not-fixed"
     assert delivery.payload["data"]["tried"] == ["restart-terminal"]
     assert len(callbacks) == 1
+    assert DBTaskResult.objects.count() == 1
+
+
+def test_an_agent_escalating_a_partners_case_is_an_event(
+    client, seeded, integration, django_capture_on_commit_callbacks
+):
+    diagnosis = diagnoses.start(revision=seeded.number, language="zh-hans", integration=integration)
+    client.force_login(make_agent("agent-webhooks"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("wizard:agent-outcome", args=[diagnosis.code]), {"kind": "escalated"})
+    assert response.status_code == 303
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event_type == "diagnosis.escalated"
+    assert delivery.payload["data"]["status"] == "escalated" and delivery.payload["data"]["ticket"] is None
     assert DBTaskResult.objects.count() == 1
 
 

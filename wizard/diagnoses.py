@@ -374,7 +374,9 @@ def record_outcome(
         # Failed steps move the ranking; an early outcome still needs one for insights.
         _advance(diagnosis, stop=not diagnosis.is_open)
     CaseEvent.objects.create(diagnosis=diagnosis, kind=outcome.value, actor=by, detail=detail[:300])
-    if outcome in (Outcome.RESOLVED, Outcome.NOT_FIXED):
+    if outcome == Outcome.ESCALATED:
+        webhooks.diagnosis_escalated(diagnosis)
+    elif outcome in (Outcome.RESOLVED, Outcome.NOT_FIXED):
         webhooks.diagnosis_outcome(diagnosis, outcome.value)
 
 
@@ -407,7 +409,6 @@ def escalate(diagnosis: Diagnosis, *, token: str, transcript: str, contact: dict
     except IntegrityError:
         return Ticket.objects.get(token=token)  # the same form sent twice at once
     record_outcome(diagnosis, Outcome.ESCALATED, detail=ticket.reference)
-    webhooks.diagnosis_escalated(diagnosis, ticket)
     return ticket
 
 

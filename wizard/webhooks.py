@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from .models import Diagnosis, Integration, Ticket, WebhookDelivery
+from .models import Diagnosis, Integration, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,17 @@ def _summary(diagnosis: Diagnosis) -> dict:
     }
 
 
-def diagnosis_escalated(diagnosis: Diagnosis, ticket: Ticket) -> None:
-    """A request for help was created: tell the diagnosis's integration."""
-    _emit(diagnosis, WebhookDelivery.Event.ESCALATED, {"ticket": {"reference": ticket.reference}})
+def diagnosis_escalated(diagnosis: Diagnosis) -> None:
+    """The case went to a person: the merchant asked for help (a ticket was created), or
+    an agent recorded the outcome "escalated" (the newest ticket, if any, is named)."""
+    if diagnosis.integration_id is None:
+        return
+    ticket = diagnosis.tickets.order_by("-created").first()
+    _emit(
+        diagnosis,
+        WebhookDelivery.Event.ESCALATED,
+        {"ticket": {"reference": ticket.reference} if ticket is not None else None},
+    )
 
 
 def diagnosis_outcome(diagnosis: Diagnosis, outcome: str) -> None:
