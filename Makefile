@@ -4,15 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: run test install install-dev migrate messages knowledge accounts lint format clean
+.PHONY: run worker test install install-dev migrate messages knowledge accounts lint format clean
 .PHONY: test-postgres benchmark benchmark-quick benchmark-smoke screenshots mutation
 
 run: install migrate messages knowledge accounts
 	@echo ""
 	@echo "  Merchant wizard:  http://127.0.0.1:8000/"
 	@echo "  Admin:            http://127.0.0.1:8000/admin/"
+	@echo "  (webhook deliveries: a task worker runs alongside; see docs/embed-and-webhooks.md)"
 	@echo ""
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py db_worker --queue-name webhooks --no-reload & worker=$$!; \
+		trap 'kill $$worker' EXIT INT TERM; \
+		$(PY) manage.py runserver 127.0.0.1:8000
+
+# The webhook worker on its own (production runs it under its process manager; docs/deploy.md).
+worker: install migrate
+	$(PY) manage.py db_worker --queue-name webhooks --no-reload
 
 test: install-dev messages
 	$(BIN)/ruff check .

@@ -144,12 +144,16 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "wizard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session and CSRF middleware, so that it sees the cookies they set.
+    "wizard.embed.EmbedCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +184,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wizard.privacy.notice",
+                "wizard.embed.template_context",
             ],
         },
     },
@@ -391,6 +396,20 @@ CONTACT_RETENTION_DAYS = env_int("CONTACT_RETENTION_DAYS", 30, minimum=1)
 # "the organisation that runs this service" and "through your provider's support line".
 PRIVACY_CONTROLLER = env_str("PRIVACY_CONTROLLER")
 PRIVACY_CONTACT = env_str("PRIVACY_CONTACT")
+
+# Webhooks (wizard/webhooks.py): each event is one task on the "webhooks" queue of the
+# database task backend (django-tasks-db), run by `manage.py db_worker` (docs/deploy.md).
+# A delivery that fails is tried again after WEBHOOK_RETRY_SECONDS, then twice as long
+# each time (at most six hours apart), WEBHOOK_MAX_ATTEMPTS times in all.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "webhooks"],
+    }
+}
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10, minimum=1, maximum=50)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30, minimum=1, maximum=3600)
+WEBHOOK_TIMEOUT = env_float("WEBHOOK_TIMEOUT", 10.0, minimum=0.5, maximum=60)
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,8 @@ urlpatterns = [
     path("favicon.ico", lambda request: redirect(static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The merchant wizard inside a provider's page (wizard/embed.py).
+    path("embed/<slug:integration>/", include("wizard.embed_urls")),
     path("", include("wizard.urls")),
 ]
 

@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
 from wizard import diagnoses, roles
-from wizard.models import Diagnosis, KnowledgeRevision, Ticket
+from wizard.models import Diagnosis, Integration, KnowledgeRevision, Ticket
 
 from .conftest import own_case
 
@@ -98,7 +98,9 @@ def world(seeded, client) -> dict[str, str]:
     case = Diagnosis.objects.get()
     diagnoses.finish(case)
     ticket = Ticket.objects.create(diagnosis=case, name="王老板", phone="+8613912345678", has_consent=True)
+    integration = Integration.objects.create(name="Fuzz", slug="fuzz", allowed_origins="https://fuzz.example")
     return {
+        "integration": integration.slug,
         "code": case.code,
         "reference": ticket.reference,
         "number": "1",

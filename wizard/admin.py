@@ -6,20 +6,24 @@ Content is edited as drafts; the "Publish" button on the revisions list (or
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import embed, webhooks
 from .forms import AdminLoginForm
 from .markup import render_markdown
 from .models import (
@@ -30,6 +34,7 @@ from .models import (
     CauseSolution,
     Diagnosis,
     Evidence,
+    Integration,
     KnowledgeRevision,
     Option,
     Provider,
@@ -37,6 +42,7 @@ from .models import (
     Solution,
     Symptom,
     Ticket,
+    WebhookDelivery,
 )
 from .views import admin_pages
 
@@ -335,3 +341,178 @@ class TicketAdmin(RecordAdmin):
     list_select_related = ("diagnosis",)
     search_fields = ("name", "phone", "merchant_number", "diagnosis__code")
     raw_id_fields = ("diagnosis",)
+
+
+# --- Integrations ----------------------------------------------------------------------------
+#
+# The outside systems that embed the wizard and receive webhooks (wizard/embed.py,
+# wizard/webhooks.py): superusers only (the groups of wizard/roles.py have no right to
+# them), since an integration holds its webhook signing secret.
+
+
+class IntegrationForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        label=_("webhook URL"),
+        required=False,
+        assume_scheme="https",
+        help_text=Integration._meta.get_field("webhook_url").help_text,
+    )
+
+    class Meta:
+        model = Integration
+        fields = ("name", "slug", "allowed_origins", "webhook_url", "is_active")
+
+    def clean_allowed_origins(self) -> str:
+        """One origin a line (scheme, host, optional port), as a browser sends it."""
+        lines = [line.strip().rstrip("/") for line in self.cleaned_data["allowed_origins"].splitlines()]
+        lines = [line for line in lines if line]
+        wrong = [line for line in lines if not embed.ORIGIN.match(line.lower())]
+        if wrong:
+            raise forms.ValidationError(
+                _(
+                    "Not an origin: %(lines)s. Write one a line as scheme, host and port only, "
+                    "e.g. https://pay.example.com or https://shop.example.com:8443 (no path, no *)."
+                ),
+                params={"lines": ", ".join(wrong)},
+            )
+        return "\n".join(line.lower() for line in lines)
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    form = IntegrationForm
+    list_display = ("name", "slug", "is_active", "webhook_url", "created")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    fields = ("name", "slug", "is_active", "allowed_origins", "webhook_url", "webhook_secret")
+    readonly_fields = ("webhook_secret",)
+    change_form_template = "admin/wizard/integration/change_form.html"
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        integration = self.get_object(request, unquote(object_id))
+        if integration is not None:
+            extra_context = {**(extra_context or {}), **embed_snippet(request, integration)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def embed_snippet(request: HttpRequest, integration: Integration) -> dict:
+    """The code a provider pastes into its page to embed the wizard, and the origin its
+    script must check messages against."""
+    url = request.build_absolute_uri(reverse("embed:landing", kwargs={"integration": integration.slug}))
+    origin = request.build_absolute_uri("/").rstrip("/")
+    snippet = EMBED_SNIPPET.format(url=url, origin=origin, title=_("POS Upgrade Doctor"))
+    return {"embed_snippet": snippet, "embed_url": url, "embed_ready": bool(embed.valid_origins(integration))}
+
+
+EMBED_SNIPPET = """\
+<iframe id="pos-upgrade-doctor" src="{url}" title="{title}"
+        width="100%" height="720" style="border: 0" allow="clipboard-write"></iframe>
+<script>
+  window.addEventListener("message", function (event) {{
+    if (event.origin !== "{origin}" || !event.data || event.data.type !== "pos-upgrade-doctor") return;
+    if (event.data.event === "resize") {{
+      document.getElementById("pos-upgrade-doctor").style.height = event.data.height + "px";
+    }} else if (event.data.event === "finished" || event.data.event === "escalated") {{
+      // event.data.code is the case code; see docs/embed-and-webhooks.md
+    }}
+  }});
+</script>"""
+
+
+class DeliveredFilter(admin.SimpleListFilter):
+    title = _("delivered")
+    parameter_name = "delivered"
+
+    def lookups(self, request, model_admin):
+        return (("yes", _("Delivered")), ("no", _("Not delivered")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(delivered_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(delivered_at__isnull=True)
+        return queryset
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log: every event sent to an integration and what came of it, with
+    "send again" (an action on the list, a button on each entry)."""
+
+    list_display = (
+        "created",
+        "event_type",
+        "diagnosis_code",
+        "integration",
+        "attempts",
+        "last_status_code",
+        "is_delivered",
+        "next_attempt_at",
+    )
+    list_filter = (DeliveredFilter, "event_type", "integration")
+    list_select_related = ("integration",)
+    search_fields = ("diagnosis_code", "event_id")
+    fields = (
+        "event_id",
+        "integration",
+        "event_type",
+        "diagnosis_code",
+        "created",
+        "attempts",
+        "last_attempt_at",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "payload",
+    )
+    readonly_fields = fields
+    actions = ("send_again",)
+    change_form_template = "admin/wizard/webhookdelivery/change_form.html"
+
+    @admin.display(description=_("delivered"), boolean=True, ordering="delivered_at")
+    def is_delivered(self, obj: WebhookDelivery) -> bool:
+        return obj.is_delivered
+
+    def has_send_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("wizard.change_webhookdelivery")
+
+    @admin.action(description=_("Send again"), permissions=["send"])
+    def send_again(self, request: HttpRequest, queryset) -> None:
+        for delivery in queryset.select_related("integration"):
+            webhooks.send_again(delivery)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d event will be sent again.",
+                "%(count)d events will be sent again.",
+                queryset.count(),
+            )
+            % {"count": queryset.count()},
+            messages.SUCCESS,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/send-again/",
+                self.admin_site.admin_view(self.send_again_view),
+                name="wizard_webhookdelivery_send",
+            ),
+            *super().get_urls(),
+        ]
+
+    def send_again_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_send_permission(request):
+            raise PermissionDenied
+        delivery = get_object_or_404(WebhookDelivery, pk=pk)
+        webhooks.send_again(delivery)
+        self.message_user(request, _("The event will be sent again."), messages.SUCCESS)
+        return redirect("admin:wizard_webhookdelivery_change", pk)
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_send": self.has_send_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)

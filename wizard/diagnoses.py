@@ -21,7 +21,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import privacy
+from . import privacy, webhooks
 from .knowledge import UNSURE, Snapshot, get_snapshot
 from .models import Answer, CaseEvent, Diagnosis, Ticket
 from .position import Limits, Position, Reply, locate
@@ -374,6 +374,10 @@ def record_outcome(
         # Failed steps move the ranking; an early outcome still needs one for insights.
         _advance(diagnosis, stop=not diagnosis.is_open)
     CaseEvent.objects.create(diagnosis=diagnosis, kind=outcome.value, actor=by, detail=detail[:300])
+    if outcome == Outcome.ESCALATED:
+        webhooks.diagnosis_escalated(diagnosis)
+    elif outcome in (Outcome.RESOLVED, Outcome.NOT_FIXED):
+        webhooks.diagnosis_outcome(diagnosis, outcome.value)
 
 
 def _close_tickets(diagnosis: Diagnosis, by, *, reason: str) -> None:

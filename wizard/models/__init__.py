@@ -4,7 +4,8 @@
 - ``revisions``: the published, immutable knowledge revisions;
 - ``diagnoses``: cases, their answers, events and tickets;
 - ``archive``: the anonymous daily counts kept when diagnoses are purged;
-- ``integrations``: outside systems using the API, the embedded wizard and webhooks.
+- ``integrations``: outside systems using the API, the embedded wizard and webhooks;
+- ``webhooks``: the delivery log of the webhook events sent to them.
 """
 
 from .archive import ArchivedDay
@@ -38,6 +39,7 @@ from .diagnoses import (
 )
 from .integrations import ApiKey, Integration
 from .revisions import KnowledgeRevision
+from .webhooks import WebhookDelivery
 
 __all__ = [
     "CODE_ALPHABET",
@@ -63,6 +65,7 @@ __all__ = [
     "Symptom",
     "Ticket",
     "TimeStamped",
+    "WebhookDelivery",
     "new_case_code",
     "new_ticket_reference",
     "normalise_case_code",

@@ -19,6 +19,7 @@ from django.utils.crypto import get_random_string
 from django.views.decorators.http import require_POST
 
 from .. import diagnoses
+from ..embed import started_from
 from ..forms import DESCRIPTION_LIMIT, ConfirmFactsForm, DescriptionForm
 from ..knowledge import Reply, Snapshot, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis
@@ -113,6 +114,7 @@ def start_described(request: HtmxHttpRequest, revision: int) -> HttpResponse | D
         token=form.cleaned_data["token"],
         description=form.cleaned_data["description"],
         facts=chosen_facts(form),
+        **started_from(request),
     )
 
 

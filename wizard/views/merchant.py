@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import diagnoses, flow, privacy, review
 from ..diagnoses import Outcome, Verdict
+from ..embed import started_from
 from ..forms import (
     DESCRIPTION_LIMIT,
     AnswerForm,
@@ -119,7 +120,7 @@ def start(request: HtmxHttpRequest) -> HttpResponse:
         return own(request, see_other(_next_url(started)), started)
     form = StartForm(request.POST)
     token = form.cleaned_data["token"] if form.is_valid() else ""
-    diagnosis = diagnoses.start(revision=revision, language=language(), token=token)
+    diagnosis = diagnoses.start(revision=revision, language=language(), token=token, **started_from(request))
     return own(request, see_other(_step_url(diagnosis, 1)), diagnosis)
 
 

@@ -1,0 +1,117 @@
+"""The embedded wizard: the merchant wizard inside an iframe on a provider's site.
+
+``/embed/<integration slug>/...`` serves the very same merchant views (wizard/views/
+merchant.py, wizard/views/intake.py) with three differences, all made here:
+
+- ``request.embed`` names the :class:`Integration`: diagnoses started there have the
+  channel "embed" and that integration (``started_from``); pages extend
+  ``embed/base.html`` (no site header or footer, the postMessage script) instead of
+  ``base.html`` (``template_context``).
+- While the view runs, the script prefix is ``/embed/<slug>/``: every ``reverse()`` and
+  ``{% url %}`` of the wizard (links, forms, redirects) stays inside the embed.
+- The response may be framed by the integration's allowed origins only: CSP
+  ``frame-ancestors`` lists them and X-Frame-Options is left off. Every other page keeps
+  ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``.
+
+Inside a provider's page the wizard is a third party: browsers send it no SameSite=Lax
+cookie, so neither the CSRF cookie nor the cookie that says which cases this browser
+started would work. On embed responses those cookies are ``SameSite=None; Secure;
+Partitioned`` (CHIPS): kept by the browser for this provider's site only, never sent to
+the wizard opened anywhere else (``EmbedCookieMiddleware``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import get_script_prefix, set_script_prefix
+
+from .models import Diagnosis, Integration
+
+# An origin as a browser sends it: scheme, host, optional port; nothing else (a line of
+# the allowed origins must never add a directive to the Content-Security-Policy).
+ORIGIN = re.compile(r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
+
+
+def valid_origins(integration: Integration) -> list[str]:
+    """The integration's allowed origins that are origins, lower-cased, without repeats."""
+    origins = (origin.lower() for origin in integration.origins)
+    return list(dict.fromkeys(origin for origin in origins if ORIGIN.match(origin)))
+
+
+def find_integration(slug: str) -> Integration | None:
+    """The active integration embedding under ``slug``, if it may be embedded anywhere."""
+    integration = Integration.objects.filter(slug=slug, is_active=True).first()
+    if integration is None or not valid_origins(integration):
+        return None
+    return integration
+
+
+def embedded(view):
+    """The merchant ``view`` served inside ``/embed/<integration>/``."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, integration: str, **kwargs) -> HttpResponse:
+        found = find_integration(integration)
+        if found is None:
+            return render(request, "embed/unavailable.html", {"slug": integration}, status=404)
+        request.embed = found
+        # A relative STATIC_URL is prefixed with the script prefix when first read, then
+        # kept: read it before the prefix changes, so static files keep their address.
+        settings.STATIC_URL  # noqa: B018
+        prefix = get_script_prefix()
+        set_script_prefix(f"{prefix}embed/{found.slug}/")
+        try:
+            response = view(request, *args, **kwargs)
+        finally:
+            set_script_prefix(prefix)
+        response._csp_replace = {"frame-ancestors": valid_origins(found)}
+        response.xframe_options_exempt = True
+        return response
+
+    return wrapper
+
+
+def started_from(request: HttpRequest) -> dict:
+    """What a diagnosis started by this request records about where it came from."""
+    integration = getattr(request, "embed", None)
+    if integration is None:
+        return {}
+    return {"channel": Diagnosis.Channel.EMBED, "integration": integration}
+
+
+def template_context(request: HttpRequest) -> dict:
+    """The base template every wizard page extends, and the embed's allowed origins."""
+    integration = getattr(request, "embed", None)
+    if integration is None:
+        return {"base_template": "base.html"}
+    return {
+        "base_template": "embed/base.html",
+        "embed": integration,
+        "embed_origins": json.dumps(valid_origins(integration)),
+    }
+
+
+# Partitioned cookies (CHIPS) are named in the SameSite attribute: Python 3.11's cookie
+# module knows no "Partitioned" attribute, and Django writes SameSite as given.
+THIRD_PARTY_SAMESITE = "None; Partitioned"
+
+
+class EmbedCookieMiddleware:
+    """Cookies set on an embed response work inside the provider's page (see above)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "embed", None) is not None:
+            for morsel in response.cookies.values():
+                morsel["samesite"] = THIRD_PARTY_SAMESITE
+                morsel["secure"] = True
+        return response
