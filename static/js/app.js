@@ -2,12 +2,18 @@
 (function () {
   "use strict";
 
-  // After htmx swaps a new step in, move focus to its heading and announce it, so
-  // keyboard and screen-reader users know the page changed.
+  // After htmx swaps a new step in, move focus to its heading (or to the confirmation of
+  // what was just done, when the page marks that with data-focus) and announce it, so
+  // keyboard and screen-reader users know the page changed. The view follows once htmx
+  // has scrolled to the top: a confirmation far down the page is brought into view.
   function focusNewContent(root) {
     var target = root.querySelector("[data-focus]");
     if (!target) return;
     target.focus({ preventScroll: true });
+    window.setTimeout(function () {
+      var box = target.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) target.scrollIntoView({ block: "center" });
+    }, 0);
     var announcer = document.getElementById("announcer");
     if (announcer) {
       announcer.textContent = "";
@@ -93,6 +99,13 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); enhanceCopy(document); });
+  // Back and forward fetch the page afresh (htmx keeps no copies: historyCacheSize 0), so
+  // it shows the answers as they are now; enhance it as any new page.
+  document.addEventListener("htmx:historyRestore", function () {
+    swapping = false;
+    enhance(document);
+    enhanceCopy(document);
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     var main = document.getElementById("main");
     if (event.detail.target === main) {
