@@ -247,7 +247,9 @@ def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpRes
     if request.method == "GET":
         if not 1 <= number <= current:
             return see_other(reverse("wizard:resume", args=[diagnosis.code]))
-        if number == current and diagnoses.is_finished(diagnosis):
+        # The next question of a case that stopped early is still there (back from the
+        # result, or "continue"); _question_page shows the result when none is left.
+        if number == current and diagnoses.is_finished(diagnosis) and not _still_answerable(diagnosis):
             return see_other(_result_url(diagnosis) + _query(request))
         response = _question_page(request, diagnosis, number, changed=_changed_number(request))
         return _without_notice(request, response)
@@ -282,6 +284,12 @@ def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpRes
     shown = number if 1 <= number <= current else current
     response = _question_page(request, diagnosis, shown, error=error, status=400)
     return _address(request, response, _step_url(diagnosis, shown))
+
+
+def _still_answerable(diagnosis: Diagnosis) -> bool:
+    """Diagnosed but not settled: a question the engine would still ask (after "show
+    results now") can be answered (see diagnoses.answer)."""
+    return diagnosis.status == Diagnosis.Status.DIAGNOSED
 
 
 def _query(request: HtmxHttpRequest) -> str:
