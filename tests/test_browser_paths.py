@@ -101,6 +101,21 @@ def test_back_from_the_result_then_a_different_answer_is_applied(page: Page, liv
     assert console_errors == []
 
 
+def test_a_finished_case_of_another_browser_says_why_an_answer_cannot_change(page: Page, new_page, live_site):
+    code = start(page, live_site.url)
+    answer_open(page, code, 1)
+    page.locator('[data-action="results"]').click()
+    expect(page.locator("[data-cause]").first).to_be_visible()
+    # Someone given the case code looks at the first question and tries another answer.
+    stranger = new_page()
+    stranger.goto(f"{live_site.url}/d/{code}/q/1/")
+    expect(stranger.locator('button[aria-pressed="true"]')).to_have_count(1)
+    a_different_answer(stranger)
+    expect(stranger.locator("[data-locked]")).to_be_visible()
+    expect(stranger.locator("header.site-header")).to_be_visible()
+    assert len(Diagnosis.objects.get(code=code).trail) == 1
+
+
 def stop_early(page: Page, base: str) -> str:
     code = start(page, base)
     answer_open(page, code, 1)
