@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -170,6 +171,19 @@ def test_error_pages_stay_pages_with_debug_on(page: Page, live_site, settings):
     expect(page.locator("[aria-invalid=true], .field-error, .error").first).to_be_visible()
     expect(page.locator("header.site-header")).to_be_visible()
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_server_error_under_htmx_shows_the_error_page(page: Page, live_site):
+    """A 500 is not swapped by htmx's rules: the error page's words show in place, not
+    nothing at all (the answers already given are safe, and the page says so)."""
+    start(page, live_site.url)
+    body = (Path(__file__).parents[1] / "templates" / "500.html").read_text(encoding="utf-8")
+    page.route("**/finish/", lambda route: route.fulfill(status=500, body=body, content_type="text/html"))
+    page.locator('[data-action="results"]').click()
+    heading = page.locator("main h1")
+    expect(heading).to_contain_text("Something went wrong")
+    expect(heading).to_be_focused()
+    expect(page.locator("header.site-header")).to_be_visible()
 
 
 def test_the_printed_result_says_whose_it_is_and_when(page: Page, live_site):

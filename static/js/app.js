@@ -98,6 +98,26 @@
     (name === "popstate" ? window : document).addEventListener(name, followLocation);
   });
 
+  // A server error (5xx) is not swapped by htmx (see htmx-config in base.html): show the
+  // error page's content in place of the page, as a page would, instead of nothing at
+  // all. Parsed, never run: no script in it executes.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var main = document.getElementById("main");
+    if (!xhr || xhr.status < 500 || !main || event.detail.target !== main) return;
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var content = doc.querySelector("main") || doc.body;
+    if (!content || !content.textContent.trim()) return;
+    main.replaceChildren.apply(main, Array.prototype.slice.call(content.childNodes));
+    swapping = false;
+    var heading = main.querySelector("h1");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.setAttribute("data-focus", "");
+    }
+    focusNewContent(main);
+  });
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); enhanceCopy(document); });
   // Back and forward fetch the page afresh (htmx keeps no copies: historyCacheSize 0), so
   // it shows the answers as they are now; enhance it as any new page.
