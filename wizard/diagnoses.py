@@ -55,6 +55,8 @@ class Verdict(enum.StrEnum):
 class Submission:
     verdict: Verdict
     diagnosis: Diagnosis
+    # A recorded answer that replaced an earlier, different one (the other answers stay).
+    changed: bool = False
 
     @property
     def is_accepted(self) -> bool:
@@ -219,10 +221,15 @@ def answer(
 ) -> Submission:
     """Answer step ``number`` with ``option`` of ``question``.
 
-    ``seen`` is how many answers the person's page showed. Answering an earlier step
-    replaces it and the steps after it, which depended on it, but only if nothing changed
-    since the page was shown; otherwise someone else (an agent, the merchant, another
-    tab) answered in between: a conflict, and no answer is lost or duplicated.
+    Answering an earlier step again with a different option changes that answer only:
+    the other answers are facts about the merchant's terminal, still true whatever this
+    one says, so they stay as evidence; the causes are ranked again with all of them and
+    only what is still worth asking is asked next (or the questions stop).
+
+    ``seen`` is how many answers the person's page showed. A change counts only if
+    nothing was answered since the page was shown; otherwise someone else (an agent, the
+    merchant, another tab) answered in between: a conflict, and no answer is lost or
+    duplicated.
     """
     snapshot = get_snapshot(diagnosis.revision_id)
     given = replies(diagnosis)
@@ -232,11 +239,12 @@ def answer(
     if problem is not None:
         return Submission(problem, diagnosis)
     reply = Reply(question, option)
-    if number <= len(given) and given[number - 1] == reply:
+    changing = number <= len(given)
+    if changing and given[number - 1] == reply:
         return Submission(Verdict.UNCHANGED, diagnosis)
-    if number <= len(given) and (seen if seen is not None else len(given)) != len(given):
+    if changing and (seen if seen is not None else len(given)) != len(given):
         return Submission(Verdict.CONFLICT, _reread(diagnosis))
-    after = [*given[: number - 1], reply]
+    after = [*given[: number - 1], reply, *given[number:]]
     fields = _standing(diagnosis, snapshot, _locate(diagnosis, snapshot, after))
     try:
         recorded = _record(
@@ -246,12 +254,13 @@ def answer(
         recorded = False
     if not recorded:
         return Submission(Verdict.CONFLICT, _reread(diagnosis))  # answered elsewhere just now
-    return Submission(Verdict.RECORDED, diagnosis)
+    return Submission(Verdict.RECORDED, diagnosis, changed=changing)
 
 
 def _record(diagnosis: Diagnosis, number: int, reply: Reply, *, by, fields: dict) -> bool:
     """The mirrored trail on the diagnosis and the Answer row, in one transaction; False
-    when the diagnosis changed since it was read (nothing is written then).
+    when the diagnosis changed since it was read (nothing is written then). A changed
+    answer replaces its row; the rows of the other answers stay as they are.
 
     The version-checked update comes first: a concurrent answer to the same diagnosis
     waits on its row lock and then finds the version moved, so a clash is found before
@@ -259,15 +268,30 @@ def _record(diagnosis: Diagnosis, number: int, reply: Reply, *, by, fields: dict
     """
     with transaction.atomic(savepoint=False):
         previous = len(diagnosis.trail)
+        if number <= previous:
+            described = diagnosis.answers.filter(position=number, from_description=True).exists()
+            if described:  # the changed answer is the merchant's own now, not the description's
+                fields = {**fields, "described_answers": max(0, diagnosis.described_answers - 1)}
         try:
             _write(diagnosis, fields, versioned=True)
         except StaleDiagnosis:
             return False
         if number <= previous:
-            diagnosis.answers.filter(position__gte=number).delete()
-        Answer.objects.create(
-            diagnosis=diagnosis, position=number, question=reply.question, option=reply.option, answered_by=by
-        )
+            diagnosis.answers.filter(position=number).update(
+                question=reply.question,
+                option=reply.option,
+                answered_by=by,
+                from_description=False,
+                created=timezone.now(),
+            )
+        else:
+            Answer.objects.create(
+                diagnosis=diagnosis,
+                position=number,
+                question=reply.question,
+                option=reply.option,
+                answered_by=by,
+            )
     return True
 
 
@@ -358,7 +382,7 @@ def record_outcome(
         }
         detail = detail or solution
     elif outcome == Outcome.NOT_FIXED:
-        tried = list(tried) or [solution]
+        tried = [slug for slug in (list(tried) or [solution]) if slug]  # never an empty step
         fields = {
             "tried": list(dict.fromkeys([*diagnosis.tried, *tried])),
             "is_fixed": False,

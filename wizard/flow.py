@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from . import engine, phones
 from .knowledge import UNSURE, Snapshot, text
@@ -47,6 +48,9 @@ def progress_view(snapshot: Snapshot, position: Position) -> dict[str, Any]:
 
 
 def answer_label(snapshot: Snapshot, reply: Reply, language: str) -> str:
+    if reply.option == UNSURE:  # every question's own "not sure", never the raw slug
+        with translation.override(language):
+            return _("Not sure")
     q = snapshot.question_index.get(reply.question)
     if q is None:
         return reply.option
@@ -76,6 +80,22 @@ def transcript(
             }
         )
     return rows
+
+
+def join_list(items) -> str:
+    """Items joined as the active language writes a list: "a, b" or "a、b"."""
+    return pgettext("separator between the items of a list", ", ").join(items)
+
+
+def changed_answer(
+    snapshot: Snapshot, replies: Sequence[Reply], number: int | None, language: str
+) -> dict[str, Any] | None:
+    """What to say after answer ``number`` was changed: the new answer, and the other
+    answers, which were kept (they still count). None if there is no such answer."""
+    if number is None or not 1 <= number <= len(replies):
+        return None
+    rows = transcript(snapshot, replies, language)
+    return {**rows[number - 1], "kept": [row for row in rows if row["number"] != number]}
 
 
 def known_symptoms(snapshot: Snapshot, replies: Sequence[Reply]) -> tuple[set[str], set[str]]:
@@ -386,8 +406,8 @@ def case_summary(diagnosis, snapshot: Snapshot, position: Position, language: st
     outcome = diagnosis.get_status_display()
     if diagnosis.fixed_by:
         outcome += f" — {solution_title(snapshot, diagnosis.fixed_by, language)}"
-    if diagnosis.tried:
-        tried = ", ".join(solution_title(snapshot, slug, language) for slug in diagnosis.tried)
+    if any(diagnosis.tried):
+        tried = join_list(solution_title(snapshot, slug, language) for slug in diagnosis.tried if slug)
         outcome += f"; {_('tried without success')}: {tried}"
     return summary_text(
         snapshot,

@@ -168,6 +168,9 @@ class FeedbackForm(forms.Form):
         data = super().clean()
         if data.get("outcome") == Outcome.RESOLVED and not data.get("solution"):
             raise forms.ValidationError(_("Please say which step fixed it."))
+        if data.get("outcome") == Outcome.NOT_FIXED and not data.get("tried") and "tried" not in self.errors:
+            # Steps tried without success are suggested no more: which ones were they?
+            self.add_error("tried", _("Please tick the steps you tried, so that we suggest other ones."))
         return data
 
 

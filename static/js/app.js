@@ -2,12 +2,18 @@
 (function () {
   "use strict";
 
-  // After htmx swaps a new step in, move focus to its heading and announce it, so
-  // keyboard and screen-reader users know the page changed.
+  // After htmx swaps a new step in, move focus to its heading (or to the confirmation of
+  // what was just done, when the page marks that with data-focus) and announce it, so
+  // keyboard and screen-reader users know the page changed. The view follows once htmx
+  // has scrolled to the top: a confirmation far down the page is brought into view.
   function focusNewContent(root) {
     var target = root.querySelector("[data-focus]");
     if (!target) return;
     target.focus({ preventScroll: true });
+    window.setTimeout(function () {
+      var box = target.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) target.scrollIntoView({ block: "center" });
+    }, 0);
     var announcer = document.getElementById("announcer");
     if (announcer) {
       announcer.textContent = "";
@@ -92,7 +98,34 @@
     (name === "popstate" ? window : document).addEventListener(name, followLocation);
   });
 
+  // A server error (5xx) is not swapped by htmx (see htmx-config in base.html): show the
+  // error page's content in place of the page, as a page would, instead of nothing at
+  // all. Parsed, never run: no script in it executes.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var main = document.getElementById("main");
+    if (!xhr || xhr.status < 500 || !main || event.detail.target !== main) return;
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var content = doc.querySelector("main") || doc.body;
+    if (!content || !content.textContent.trim()) return;
+    main.replaceChildren.apply(main, Array.prototype.slice.call(content.childNodes));
+    swapping = false;
+    var heading = main.querySelector("h1");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.setAttribute("data-focus", "");
+    }
+    focusNewContent(main);
+  });
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); enhanceCopy(document); });
+  // Back and forward fetch the page afresh (htmx keeps no copies: historyCacheSize 0), so
+  // it shows the answers as they are now; enhance it as any new page.
+  document.addEventListener("htmx:historyRestore", function () {
+    swapping = false;
+    enhance(document);
+    enhanceCopy(document);
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     var main = document.getElementById("main");
     if (event.detail.target === main) {

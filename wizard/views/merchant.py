@@ -14,10 +14,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
+from django_htmx.http import push_url, replace_url
 
 from .. import diagnoses, flow, privacy, review
 from ..diagnoses import Outcome, Verdict
@@ -50,6 +52,7 @@ from .common import (
     owns,
     page,
     see_other,
+    small_number,
 )
 
 
@@ -88,6 +91,32 @@ def _step_url(diagnosis: Diagnosis, number: int) -> str:
 
 def _result_url(diagnosis: Diagnosis) -> str:
     return reverse("wizard:result", args=[diagnosis.code])
+
+
+def _address(request: HtmxHttpRequest, response: HttpResponse, url: str) -> HttpResponse:
+    """Keep the address bar (and so back, forward and reload) on the page htmx swaps in,
+    where it is not the one the request named: a refused answer shows where the diagnosis
+    stands now. The same address again replaces the history entry instead of adding one."""
+    if request.htmx and not request.htmx.history_restore_request:
+        if url == request.htmx.current_url_abs_path:
+            replace_url(response, url)
+        else:
+            push_url(response, url)
+    return response
+
+
+def _changed_number(request: HtmxHttpRequest) -> int | None:
+    """The answer just changed (``?changed=N``, set by the redirect after a change)."""
+    return small_number(request.GET.get("changed", ""), maximum=1000)
+
+
+def _without_notice(request: HtmxHttpRequest, response: HttpResponse) -> HttpResponse:
+    """A page reached after a change tells what became of the other answers once; with
+    htmx the address kept in history is the page's own, so back, forward and reload
+    show the page without the notice."""
+    if "changed" in request.GET and request.htmx and not request.htmx.history_restore_request:
+        push_url(response, request.path)
+    return response
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,8 +186,10 @@ def _question_page(
     *,
     error: str = "",
     status: int = 200,
+    changed: int | None = None,
 ) -> HttpResponse:
-    """Question ``number``: the one asked there, with the progress made before it."""
+    """Question ``number``: the one asked there, with the progress made before it; after
+    answer ``changed`` was changed, what became of the other answers."""
     snapshot = get_snapshot(diagnosis.revision_id)
     given = diagnoses.replies(diagnosis)
     before = locate(snapshot, given[: number - 1], tried=diagnosis.tried, limits=diagnoses.limits(diagnosis))
@@ -179,6 +210,7 @@ def _question_page(
         "error": error,
         "hazards": flow.hazard_warnings(snapshot, given, language()),
         "unsure_run": _unsure_run(given),
+        "changed": flow.changed_answer(snapshot, given, changed, language()),
     }
     return page(request, "wizard/question.html", context, status=status)
 
@@ -204,18 +236,24 @@ ANSWER_ERRORS = {
 }
 
 
+@never_cache
 @rate_limit("answer")
 @require_http_methods(["GET", "POST"])
 @with_diagnosis
 @guards_changes
 def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
+    """A question page (never kept by the browser: after back, the page shows the answers
+    as they are now, so a different answer is a change, not a clash), and its answers."""
     current = len(diagnosis.trail) + 1
     if request.method == "GET":
         if not 1 <= number <= current:
             return see_other(reverse("wizard:resume", args=[diagnosis.code]))
-        if number == current and diagnoses.is_finished(diagnosis):
-            return see_other(_result_url(diagnosis))
-        return _question_page(request, diagnosis, number)
+        # The next question of a case that stopped early is still there (back from the
+        # result, or "continue"); _question_page shows the result when none is left.
+        if number == current and diagnoses.is_finished(diagnosis) and not _still_answerable(diagnosis):
+            return see_other(_result_url(diagnosis) + _query(request))
+        response = _question_page(request, diagnosis, number, changed=_changed_number(request))
+        return _without_notice(request, response)
 
     form = AnswerForm(request.POST)
     if not form.is_valid():
@@ -230,15 +268,34 @@ def step(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpRes
             by=request.user if request.user.is_authenticated else None,
         )
         if submission.is_accepted or submission.verdict == Verdict.FINISHED:
+            # After a change, the next page says which answers were kept.
+            query = f"?changed={number}" if submission.changed else ""
             if submission.is_finished:
-                return see_other(_result_url(diagnosis))
-            return see_other(_step_url(diagnosis, submission.next_number))
+                return see_other(_result_url(diagnosis) + query)
+            return see_other(_step_url(diagnosis, submission.next_number) + query)
         verdict = submission.verdict
     current = len(diagnosis.trail) + 1
+    error = str(ANSWER_ERRORS[verdict])
     if verdict == Verdict.CONFLICT:
-        return _question_page(request, diagnosis, current, error=str(ANSWER_ERRORS[verdict]), status=409)
+        if diagnoses.is_finished(diagnosis):
+            response = _result_page(request, diagnosis, error=error, status=409)
+            return _address(request, response, _result_url(diagnosis))
+        response = _question_page(request, diagnosis, current, error=error, status=409)
+        return _address(request, response, _step_url(diagnosis, current))
     shown = number if 1 <= number <= current else current
-    return _question_page(request, diagnosis, shown, error=str(ANSWER_ERRORS[verdict]), status=400)
+    response = _question_page(request, diagnosis, shown, error=error, status=400)
+    return _address(request, response, _step_url(diagnosis, shown))
+
+
+def _still_answerable(diagnosis: Diagnosis) -> bool:
+    """Diagnosed but not settled: a question the engine would still ask (after "show
+    results now") can be answered (see diagnoses.answer)."""
+    return diagnosis.status == Diagnosis.Status.DIAGNOSED
+
+
+def _query(request: HtmxHttpRequest) -> str:
+    changed = _changed_number(request)
+    return f"?changed={changed}" if changed else ""
 
 
 @require_POST
@@ -250,11 +307,18 @@ def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(_result_url(diagnosis))
 
 
+# What the result page moves focus (and the view) to after a form on it: the confirmation
+# the person is looking for, not the top of the page (static/js/app.js).
+CONFIRMATIONS = {"fixed": "fixed", "not-fixed": "next-steps", "withdrawn": "withdrawn"}
+
+
 @never_cache
 @require_GET
 @with_diagnosis
 def result(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
-    return _result_page(request, diagnosis)
+    focus = next((focus for key, focus in CONFIRMATIONS.items() if request.GET.get(key) == "1"), "")
+    response = _result_page(request, diagnosis, changed=_changed_number(request), focus=focus)
+    return _without_notice(request, response)
 
 
 def _result_page(
@@ -263,6 +327,9 @@ def _result_page(
     *,
     feedback_form: FeedbackForm | None = None,
     status: int = 200,
+    error: str = "",
+    changed: int | None = None,
+    focus: str = "",
 ) -> HttpResponse:
     snapshot = get_snapshot(diagnosis.revision_id)
     position = diagnoses.position(diagnosis, snapshot)
@@ -271,7 +338,7 @@ def _result_page(
     context = {
         "diagnosis": diagnosis,
         "result": flow.result(snapshot, position, lang, described=described),
-        "tried": [flow.solution_title(snapshot, slug, lang) for slug in diagnosis.tried],
+        "tried": [flow.solution_title(snapshot, slug, lang) for slug in diagnosis.tried if slug],
         "is_finished": diagnoses.is_finished(diagnosis) or position.is_finished,
         "can_ask_more": position.could_continue(Limits.for_case(extended=True)),
         "stop": position.stop,
@@ -284,6 +351,10 @@ def _result_page(
         "feedback_form": feedback_form,
         "tickets": list(diagnosis.tickets.all()) if owns(request, diagnosis) else [],
         "withdrawn": request.GET.get("withdrawn") == "1",
+        "error": error,
+        "changed": flow.changed_answer(snapshot, position.replies, changed, lang),
+        "focus": "feedback-error" if feedback_form is not None and feedback_form.errors else focus,
+        "today": timezone.localdate(),
     }
     return page(request, "wizard/result.html", context, status=status)
 
@@ -308,7 +379,7 @@ def feedback(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
         diagnosis, outcome, solution=form.cleaned_data["solution"], tried=form.cleaned_data["tried"]
     )
     if outcome == Outcome.RESOLVED:
-        return see_other(_result_url(diagnosis) + "#feedback")
+        return see_other(_result_url(diagnosis) + "?fixed=1#feedback")
     return see_other(_result_url(diagnosis) + "?not-fixed=1#next-steps")
 
 
