@@ -150,7 +150,10 @@ def test_an_escalation_and_an_outcome_reach_the_receiver_signed(client, seeded, 
     for value in (*CONTACT.values(), "13800138000", "+8613800138000"):
         assert value not in text, value
 
-    assert client.post(f"{EMBED}d/{diagnosis.code}/feedback/", {"outcome": "not-fixed"}).status_code == 303
+    result = client.get(f"{EMBED}d/{diagnosis.code}/result/").context["result"]
+    tried = [result.solutions[0]["slug"]]
+    feedback = {"outcome": "not-fixed", "tried": tried}
+    assert client.post(f"{EMBED}d/{diagnosis.code}/feedback/", feedback).status_code == 303
     run_worker()
     assert [event["type"] for event in receiver.events()] == ["diagnosis.escalated", "diagnosis.outcome"]
     outcome = receiver.events()[1]
