@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
@@ -20,7 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
-from .forms import AdminLoginForm
+from .content import field_name
+from .forms import AdminLoginForm, SolutionAdminForm
+from .knowledge import LANGUAGES
 from .markup import render_markdown
 from .models import (
     Answer,
@@ -47,7 +50,20 @@ admin.site.login_form = AdminLoginForm
 
 
 class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
-    """Bilingual fields side by side, with history and revert."""
+    """Bilingual fields side by side, with history and revert, and "Save as new" to copy."""
+
+    save_as = True
+    save_as_continue = True
+
+    def save_model(self, request, obj, form, change):
+        # A copy goes after the others unless the admin chose its place: it never takes
+        # its original's, where the checks would then blame the original for the copy.
+        if "_saveasnew" in request.POST and getattr(obj, "order", None) is not None:
+            original = unquote(request.resolver_match.kwargs.get("object_id", ""))
+            kept = type(obj).objects.filter(pk=original).values_list("order", flat=True).first()
+            if obj.order == kept:
+                obj.order = None
+        super().save_model(request, obj, form, change)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history shows an old version to whoever may view the object, and saves
@@ -184,25 +200,56 @@ class QuestionAdmin(ContentAdmin):
     inlines = (OptionInline,)
 
 
+class StepsWidget(AdminTextareaWidget):
+    """A language's Markdown steps with, right under them, a labelled preview of what
+    merchants see in that language: rendered here by the same sanitiser as the wizard,
+    and kept up to date as the admin types (solution-preview.js)."""
+
+    def __init__(self, language: str, attrs=None):
+        super().__init__(attrs)
+        self.language = language
+
+    def render(self, name, value, attrs=None, renderer=None):
+        textarea = super().render(name, value, attrs, renderer)
+        field_id = (attrs or {}).get("id") or f"id_{name}"
+        return format_html(
+            '<div class="steps-editor">{}<section class="steps-preview-box" aria-labelledby="{}-preview-label">'
+            '<h3 class="steps-preview-label" id="{}-preview-label">{}</h3>'
+            '<div class="steps-preview" data-preview-for="{}" data-preview-url="{}" aria-live="polite">{}</div>'
+            "</section></div>",
+            textarea,
+            field_id,
+            field_id,
+            _("Preview (%(language)s), as merchants see it") % {"language": language_name(self.language)},
+            field_id,
+            reverse("admin:wizard_markdown_preview"),
+            render_markdown(value or ""),
+        )
+
+
+def language_name(code: str) -> str:
+    return {"zh-hans": _("Chinese"), "en": _("English")}.get(code, code)
+
+
 @admin.register(Solution)
 class SolutionAdmin(ContentAdmin):
+    form = SolutionAdminForm
     list_display = ("title", "audience", "effort_minutes", "is_escalation", "is_published")
     list_filter = ("is_published", "audience", "is_escalation")
     search_fields = ("slug", "title_zh_hans", "title_en")
     filter_horizontal = ("contexts",)
-    readonly_fields = ("preview",)
 
     class Media:
         js = ("admin/wizard/solution-preview.js",)
         css = {"all": ("admin/wizard/authoring.css",)}
 
-    @admin.display(description=_("preview (as merchants see it)"))
-    def preview(self, obj: Solution) -> str:
-        return format_html(
-            '<div class="steps-preview" data-preview-url="{}">{}</div>',
-            reverse("admin:wizard_markdown_preview"),
-            render_markdown(obj.steps or ""),
-        )
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in STEPS_FIELDS:
+            kwargs["widget"] = StepsWidget(STEPS_FIELDS[db_field.name])
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+STEPS_FIELDS = {field_name("steps", lang): lang for lang in LANGUAGES}
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

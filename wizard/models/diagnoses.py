@@ -158,8 +158,16 @@ class Answer(models.Model):
         verbose_name_plural = _("answers")
         constraints = [
             # Two people answering the same step at once cannot both win.
-            models.UniqueConstraint(fields=("diagnosis", "position"), name="answer_unique_position"),
-            models.CheckConstraint(condition=Q(position__gte=1), name="answer_position_positive"),
+            models.UniqueConstraint(
+                fields=("diagnosis", "position"),
+                name="answer_unique_position",
+                violation_error_message=_("This diagnosis already has an answer at this position."),
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1),
+                name="answer_position_positive",
+                violation_error_message=_("An answer's position starts at 1."),
+            ),
         ]
         indexes = [models.Index(fields=("question", "option"), name="answer_question_option")]
 
