@@ -4,6 +4,8 @@ health report says what to add."""
 
 from __future__ import annotations
 
+import html
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -31,6 +33,21 @@ def admin_client(client, seeded, django_user_model):
     user.groups.add(Group.objects.get(name="Support admins"))
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def client_factory(django_user_model):
+    """Another support admin, logged in in a browser of their own."""
+    from django.test import Client
+
+    def make():
+        user = django_user_model.objects.create_user("other.admin", is_staff=True)
+        user.groups.add(Group.objects.get(name="Support admins"))
+        other = Client()
+        other.force_login(user)
+        return other
+
+    return make
 
 
 class _FormFields(HTMLParser):
@@ -289,3 +306,59 @@ def test_saving_a_copy_under_the_same_slug_says_so_on_the_copy(admin_client):
     assert "already has this slug: give this one a slug of its own" in errors_of(response)
     assert Cause.objects.filter(slug="network-problem").count() == 1
     assert CauseSolution.objects.filter(cause=original).exists()
+
+
+# --- 2. Importing a large file -----------------------------------------------------------
+
+
+def upload(text: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("knowledge.json", text.encode(), content_type="application/json")
+
+
+def confirmation(html: str) -> dict[str, str]:
+    """The hidden fields of the "Import these changes" form, as the browser sends them."""
+    form = next(f for f in re.findall(r"<form.*?</form>", html, re.S) if 'name="apply"' in f)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def large_export(client, megabytes: float) -> str:
+    """The exported knowledge with one change, padded (valid JSON) to ``megabytes``."""
+    text = client.get(reverse("admin:wizard_export")).content.decode()
+    text = text.replace('"prior": 1.2', '"prior": 2.5', 1)
+    return text + " " * (int(megabytes * 2**20) - len(text.encode()))
+
+
+@pytest.mark.parametrize("megabytes", [3, 9.9])
+def test_a_large_valid_file_is_checked_then_imported(admin_client, megabytes):
+    text = large_export(admin_client, megabytes)
+    checked = admin_client.post(reverse("admin:wizard_import"), {"file": upload(text)}, **EN)
+    assert checked.status_code == 200
+    assert not Cause.objects.filter(prior=2.5).exists()
+    fields = {k: html.unescape(v) for k, v in confirmation(checked.content.decode()).items()}
+    applied = admin_client.post(reverse("admin:wizard_import"), fields, **EN)
+    assert applied.status_code == 302
+    assert len(str(fields)) < 1000  # the file stays on the server, not in the page
+    assert Cause.objects.filter(prior=2.5).exists()
+    again = admin_client.post(reverse("admin:wizard_import"), fields, **EN)
+    assert again.status_code == 400  # imported once; the kept file is gone
+    assert "upload it again" in again.content.decode()
+
+
+def test_a_file_over_the_limit_gets_a_clear_message(admin_client):
+    text = large_export(admin_client, 10.01)
+    response = admin_client.post(reverse("admin:wizard_import"), {"file": upload(text)}, **EN)
+    assert response.status_code == 413
+    assert "at most 10 MB" in response.content.decode()
+    assert not Cause.objects.filter(prior=2.5).exists()
+
+
+def test_a_checked_file_is_only_for_the_admin_who_uploaded_it(admin_client, client_factory):
+    text = large_export(admin_client, 0.1)
+    checked = admin_client.post(reverse("admin:wizard_import"), {"file": upload(text)}, **EN)
+    fields = confirmation(checked.content.decode())
+    other = client_factory()
+    response = other.post(reverse("admin:wizard_import"), fields, **EN)
+    assert response.status_code == 400
+    assert not Cause.objects.filter(prior=2.5).exists()
