@@ -13,10 +13,22 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import translation
 
-from wizard import publishing
+from wizard import publishing, review
 from wizard.checks import check_payload
 from wizard.content import compile_payload
-from wizard.models import Category, Cause, CauseSolution, Evidence, Option, Provider, Question, Solution
+from wizard.knowledge import Snapshot
+from wizard.models import (
+    Category,
+    Cause,
+    CauseSolution,
+    Evidence,
+    Option,
+    Provider,
+    Question,
+    Solution,
+    Strength,
+    Symptom,
+)
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
@@ -200,7 +212,7 @@ def test_a_new_item_without_an_order_goes_after_the_others(admin_client, model, 
 def test_a_new_option_goes_after_the_questions_other_options(seeded):
     question = Question.objects.filter(kind="choice").first()
     highest = max(question.options.values_list("order", flat=True))
-    symptom = Evidence.objects.first().symptom.__class__.objects.create(slug="new-symptom", title="新")
+    symptom = Symptom.objects.create(slug="new-symptom", title="新")
     option = Option.objects.create(question=question, slug="new-option", symptom=symptom, label="新")
     assert option.order > highest
 
@@ -362,3 +374,34 @@ def test_a_checked_file_is_only_for_the_admin_who_uploaded_it(admin_client, clie
     response = other.post(reverse("admin:wizard_import"), fields, **EN)
     assert response.status_code == 400
     assert not Cause.objects.filter(prior=2.5).exists()
+
+
+# --- 4. The health report says what to add ------------------------------------------------
+
+
+def test_health_report_says_what_a_cause_with_one_symptom_needs(admin_client):
+    symptom = Symptom.objects.create(slug="new-symptom", title="新症状")
+    Question.objects.create(
+        slug="new-question", kind="binary", symptom=symptom, text="新问题?", is_published=True
+    )
+    cause = Cause.objects.create(
+        slug="new-cause",
+        category=Category.objects.first(),
+        title="新原因",
+        explanation="说明",
+        is_published=True,
+    )
+    Evidence.objects.create(cause=cause, symptom=symptom, likelihood=Strength.OFTEN)
+    CauseSolution.objects.create(cause=cause, solution=Solution.objects.published().first())
+    response = admin_client.get(reverse("admin:wizard_health"), **EN)
+    warnings = [
+        row["finding"].message for row in response.context["warnings"] if row["finding"].slug == "new-cause"
+    ]
+    advice = next(m for m in warnings if "ranked" in m)
+    match = re.search(r"link it to at least (\d+) symptoms? merchants are asked about first", advice)
+    assert match, advice
+    assert "It has 1 symptom linked." in advice
+    assert "a question that tells it from “" in advice
+    # Following the advice works: link it as suggested, and the merchant finds it.
+    run = review.simulate_cause(Snapshot.from_payload(0, compile_payload()), "new-cause", "en")
+    assert review.symptoms_needed(compile_payload(), run, "en")
