@@ -19,19 +19,39 @@ AXE = (Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js").read_text(en
 PHONE = {"width": 390, "height": 844}
 
 
-def axe_violations(page: Page) -> list[str]:
-    """Serious and critical WCAG 2.x A/AA violations on the current page."""
+def axe_violations(page: Page, exclude: tuple[str, ...] = ()) -> list[str]:
+    """Serious and critical WCAG 2.x A/AA violations on the current page, outside ``exclude``
+    (CSS selectors)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol, so the page's CSP does not apply.
         page.evaluate(AXE + "\n;0")
     results = page.evaluate(
-        """() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"""
+        """(exclude) => axe.run({include: [document], exclude: exclude.map(s => [s])},
+            {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})""",
+        list(exclude),
     )
     return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:6]}"
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def focus_is_visible(page: Page) -> dict:
+    """What has the keyboard focus, and whether it shows: an outline at least 2 px wide
+    (or a focus ring drawn as a box shadow) that is not transparent."""
+    return page.evaluate(
+        """() => {
+            const e = document.activeElement;
+            const s = getComputedStyle(e);
+            const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2
+                && !/rgba\\(.*, 0\\)$/.test(s.outlineColor) && s.outlineColor !== 'transparent';
+            const ring = s.boxShadow && s.boxShadow !== 'none';
+            return {tag: e.tagName.toLowerCase(), name: (e.name || e.textContent || e.id || '').trim().slice(0, 40),
+                    outline: `${s.outlineStyle} ${s.outlineWidth} ${s.outlineColor}`,
+                    visible: e !== document.body && (outline || ring)};
+        }"""
+    )
 
 
 def merchant_pages(page: Page, base: str):

@@ -14,6 +14,8 @@ from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -102,14 +104,29 @@ class SymptomAdmin(ContentAdmin):
     search_fields = ("slug", "title_zh_hans", "title_en")
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """A tabular inline names its columns once, in the heading: each row's inputs get
+    their own accessible name too, for screen readers (the column heading is not one)."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        for name, field in form.fields.items():
+            label = _("Delete") if name == DELETION_FIELD_NAME else (field.label or name)
+            # A related-object wrapper's own attrs are its model widget's, not this copy's.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs.setdefault("aria-label", str(label))
+
+
 class EvidenceInline(admin.TabularInline):
     model = Evidence
+    formset = LabelledInlineFormSet
     extra = 1
     autocomplete_fields = ("symptom",)
 
 
 class CauseSolutionInline(admin.TabularInline):
     model = CauseSolution
+    formset = LabelledInlineFormSet
     extra = 1
     autocomplete_fields = ("solution",)
 
@@ -186,6 +203,7 @@ class CauseAdmin(ContentAdmin):
 
 class OptionInline(TranslationTabularInline):
     model = Option
+    formset = LabelledInlineFormSet
     extra = 1
     autocomplete_fields = ("symptom",)
 
