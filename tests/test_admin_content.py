@@ -405,3 +405,109 @@ def test_health_report_says_what_a_cause_with_one_symptom_needs(admin_client):
     # Following the advice works: link it as suggested, and the merchant finds it.
     run = review.simulate_cause(Snapshot.from_payload(0, compile_payload()), "new-cause", "en")
     assert review.symptoms_needed(compile_payload(), run, "en")
+
+
+# --- 9. The admin in Chinese ---------------------------------------------------------------
+
+# Words that are the same in Chinese text: names, formats, and content that uses them.
+NOT_ENGLISH_LEFTOVERS = {
+    "POS",
+    "mPOS",
+    "SIM",
+    "App",
+    "Wi-Fi",
+    "JSON",
+    "Markdown",
+    "API",
+    "zh-hans",
+    "docs",
+    "knowledge-format",
+}
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader meets: text nodes and the attributes read out or shown, except
+    code, scripts, form fields' own contents and anything marked as English (lang="en")."""
+
+    SKIPPED = {"script", "style", "code", "textarea", "pre", "select"}
+    VOID = {"input", "img", "br", "hr", "meta", "link", "source", "col", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+        self._open: list[bool] = []  # per open element: is it skipped?
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        skipped = tag in self.SKIPPED or (a.get("lang") or "").startswith("en") or any(self._open)
+        if not skipped:
+            self.texts += [a[k] for k in ("title", "aria-label", "placeholder", "alt") if a.get(k)]
+            if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
+                self.texts.append(a["value"])
+        if tag not in self.VOID:
+            self._open.append(skipped)
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self._open:
+            self._open.pop()
+
+    def handle_data(self, data):
+        if not any(self._open):
+            self.texts.append(data)
+
+
+def english_leftovers(html_text: str, identifiers: set[str]) -> set[str]:
+    parser = _VisibleText()
+    parser.feed(html_text)
+    words = set(re.findall(r"[A-Za-z][A-Za-z'-]*[A-Za-z]", " ".join(parser.texts)))
+    return {
+        w
+        for w in words
+        if len(w) > 2
+        and w not in NOT_ENGLISH_LEFTOVERS
+        and w not in identifiers
+        and not set(w.split("-")) <= identifiers
+    }
+
+
+def test_the_main_admin_pages_have_no_english_left_under_chinese(admin_client, seeded):
+    cause = Cause.objects.get(slug="network-problem")
+    # Something to report and to publish, so the findings and differences show too.
+    cause.cause_solutions.all().delete()
+    question = Question.objects.filter(kind="choice").first()
+    solution = Solution.objects.published().first()
+    pages = [
+        reverse("admin:index"),
+        reverse("admin:app_list", args=["wizard"]),
+        *(
+            reverse(f"admin:wizard_{m}_changelist")
+            for m in ("cause", "question", "solution", "symptom", "category", "provider", "knowledgerevision")
+        ),
+        reverse("admin:wizard_cause_change", args=[cause.pk]),
+        reverse("admin:wizard_cause_add"),
+        reverse("admin:wizard_question_change", args=[question.pk]),
+        reverse("admin:wizard_solution_change", args=[solution.pk]),
+        reverse("admin:wizard_provider_add"),
+        reverse("admin:wizard_revision", args=[seeded.number]),
+        reverse("admin:wizard_health"),
+        reverse("admin:wizard_publish"),
+        reverse("admin:wizard_preview"),
+        reverse("admin:wizard_import"),
+        reverse("admin:wizard_learning"),
+        reverse("admin:wizard_cause_simulate", args=[Cause.objects.get(slug="hardware-fault").pk]),
+    ]
+    identifiers = {
+        slug
+        for model in (Cause, Question, Solution, Symptom, Category, Provider)
+        for slug in model.objects.values_list("slug", flat=True)
+    }
+    identifiers |= {part for slug in identifiers for part in slug.split("-")} | {"seed", "support", "admin"}
+    found = {}
+    with translation.override("zh-hans"):
+        for url in pages:
+            response = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+            assert response.status_code == 200, url
+            leftovers = english_leftovers(response.content.decode(), identifiers)
+            if leftovers:
+                found[url] = sorted(leftovers)
+    assert found == {}

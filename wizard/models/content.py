@@ -257,8 +257,12 @@ class Cause(TimeStamped):
 class Evidence(TimeStamped):
     """How strongly a symptom points to a cause, stored as P(symptom | cause)."""
 
-    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="evidence")
-    symptom = models.ForeignKey(Symptom, on_delete=models.CASCADE, related_name="evidence")
+    cause = models.ForeignKey(
+        Cause, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("cause")
+    )
+    symptom = models.ForeignKey(
+        Symptom, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("symptom")
+    )
     likelihood = models.FloatField(_("strength"), choices=Strength.choices)
 
     class Meta:
@@ -283,8 +287,12 @@ class Evidence(TimeStamped):
 
 
 class CauseSolution(models.Model):
-    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="cause_solutions")
-    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="cause_solutions")
+    cause = models.ForeignKey(
+        Cause, on_delete=models.CASCADE, related_name="cause_solutions", verbose_name=_("cause")
+    )
+    solution = models.ForeignKey(
+        Solution, on_delete=models.CASCADE, related_name="cause_solutions", verbose_name=_("solution")
+    )
     order = order_field(_("Lower is tried first. Empty: after this cause's other solutions."))
 
     class Meta:
@@ -362,7 +370,9 @@ class Question(TimeStamped):
 class Option(models.Model):
     """One answer of a choice question: a symptom that excludes the others."""
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="options", verbose_name=_("question")
+    )
     slug = models.SlugField(_("slug"), max_length=80, validators=[slug_validator])
     symptom = models.OneToOneField(
         Symptom, on_delete=models.PROTECT, related_name="option", verbose_name=_("symptom")
