@@ -102,9 +102,11 @@ def health_report(payload: dict[str, Any], language: str) -> HealthReport:
         return HealthReport(findings, [])
     snapshot = Snapshot.from_payload(0, payload)
     runs = [simulate_cause(snapshot, c["slug"], language) for c in snapshot.causes]
-    for run in runs:
-        if not run.is_found:
-            findings.append(_not_found(payload, run, language))
+    missed = [run for run in runs if not run.is_found]
+    for i, run in enumerate(missed):
+        # Measuring what a cause needs simulates it again a few times: for the first few
+        # causes only, so that a knowledge base in a bad state still reports quickly.
+        findings.append(_not_found(payload, run, language, measure=i < MEASURED_CAUSES))
     findings += _unreachable(snapshot, language)
     findings += _twins(snapshot, language)
     findings += _unused_questions(snapshot)
@@ -114,12 +116,15 @@ def health_report(payload: dict[str, Any], language: str) -> HealthReport:
 
 # How many of the first questions asked the health report tries linking a cause it does not find to.
 MAX_SUGGESTED_SYMPTOMS = 5
+# For how many causes the health report measures that.
+MEASURED_CAUSES = 10
 
 
-def _not_found(payload: dict[str, Any], run: CauseRun, language: str) -> Finding:
-    """A cause the simulated merchant does not find, with what to add: how many symptoms,
-    measured by simulating again with that many more, or a question against the cause
-    that wins instead."""
+def _not_found(payload: dict[str, Any], run: CauseRun, language: str, *, measure: bool = True) -> Finding:
+    """A cause the simulated merchant does not find, with what to add: links to the
+    symptoms of the questions merchants are asked first (how many, measured by simulating
+    again with them; see :func:`symptoms_needed`), or a question against the cause that
+    wins instead."""
     linked = len(_entry(payload, run.slug)["evidence"])
     found = _(
         "A merchant with this cause sees it ranked %(rank)s after %(n)s questions, behind “%(leader)s”."
@@ -127,7 +132,7 @@ def _not_found(payload: dict[str, Any], run: CauseRun, language: str) -> Finding
     linked_text = ngettext(
         "It has %(count)s symptom linked.", "It has %(count)s symptoms linked.", linked
     ) % {"count": linked}
-    questions = symptoms_needed(payload, run, language)
+    questions = symptoms_needed(payload, run, language) if measure else []
     if questions:
         advice = ngettext(
             "Add evidence: link it to at least %(n)s symptom merchants are asked about first, with "
