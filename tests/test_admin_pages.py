@@ -373,7 +373,8 @@ def test_admin_download_and_upload_round_trip(admin_client):
     assert preview.status_code == 200 and 'data-import="preview"' in html
     changed = [c for c in Cause.objects.all() if c.prior == 2.5]
     assert changed == []  # a preview changes nothing
-    applied = admin_client.post(reverse("admin:wizard_import"), {"text": text, "apply": "1"})
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)
+    applied = admin_client.post(reverse("admin:wizard_import"), {"token": token, "apply": "1"})
     assert applied.status_code == 302
     assert Cause.objects.filter(prior=2.5).exists()
     assert (

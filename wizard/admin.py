@@ -11,20 +11,26 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AdminTextareaWidget
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
+from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import embed, webhooks
-from .forms import AdminLoginForm
+from .content import field_name
+from .forms import AdminLoginForm, SolutionAdminForm
+from .knowledge import LANGUAGES
 from .markup import render_markdown
 from .models import (
     Answer,
@@ -51,9 +57,40 @@ admin.site.site_title = _("POS Upgrade Doctor")
 admin.site.index_title = _("Knowledge and diagnoses")
 admin.site.login_form = AdminLoginForm
 
+# Strings of Django's admin templates that its Chinese catalogue does not have yet (the
+# app list's table headings, read by screen readers): translated in ours.
+DJANGO_ADMIN_STRINGS = (
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
+)
+
+
+def yes_no(value: bool) -> str:
+    """A yes / no icon like the admin's own, whose text is translated (Django's says "True")."""
+    icon = static("admin/img/icon-yes.svg" if value else "admin/img/icon-no.svg")
+    return format_html('<img src="{}" alt="{}">', icon, _("yes") if value else _("no"))
+
 
 class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
-    """Bilingual fields side by side, with history and revert."""
+    """Bilingual fields side by side, with history and revert, and "Save as new" to copy."""
+
+    save_as = True
+    save_as_continue = True
+
+    @admin.display(description=_("ready to publish"), ordering="is_published")
+    def ready(self, obj) -> str:
+        return yes_no(obj.is_published)
+
+    def save_model(self, request, obj, form, change):
+        # A copy goes after the others unless the admin chose its place: it never takes
+        # its original's, where the checks would then blame the original for the copy.
+        if "_saveasnew" in request.POST and getattr(obj, "order", None) is not None:
+            original = unquote(request.resolver_match.kwargs.get("object_id", ""))
+            kept = type(obj).objects.filter(pk=original).values_list("order", flat=True).first()
+            if obj.order == kept:
+                obj.order = None
+        super().save_model(request, obj, form, change)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history shows an old version to whoever may view the object, and saves
@@ -92,14 +129,29 @@ class SymptomAdmin(ContentAdmin):
     search_fields = ("slug", "title_zh_hans", "title_en")
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """A tabular inline names its columns once, in the heading: each row's inputs get
+    their own accessible name too, for screen readers (the column heading is not one)."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        for name, field in form.fields.items():
+            label = _("Delete") if name == DELETION_FIELD_NAME else (field.label or name)
+            # A related-object wrapper's own attrs are its model widget's, not this copy's.
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs.setdefault("aria-label", str(label))
+
+
 class EvidenceInline(admin.TabularInline):
     model = Evidence
+    formset = LabelledInlineFormSet
     extra = 1
     autocomplete_fields = ("symptom",)
 
 
 class CauseSolutionInline(admin.TabularInline):
     model = CauseSolution
+    formset = LabelledInlineFormSet
     extra = 1
     autocomplete_fields = ("solution",)
 
@@ -137,7 +189,7 @@ class UsedQuestionFilter(admin.SimpleListFilter):
 
 @admin.register(Cause)
 class CauseAdmin(ContentAdmin):
-    list_display = ("title", "category", "prior", "evidence_count", "solution_count", "is_published")
+    list_display = ("title", "category", "prior", "evidence_count", "solution_count", "ready")
     list_filter = ("is_published", HasSolutionsFilter, "category")
     change_form_template = "admin/wizard/cause/change_form.html"
 
@@ -176,13 +228,14 @@ class CauseAdmin(ContentAdmin):
 
 class OptionInline(TranslationTabularInline):
     model = Option
+    formset = LabelledInlineFormSet
     extra = 1
     autocomplete_fields = ("symptom",)
 
 
 @admin.register(Question)
 class QuestionAdmin(ContentAdmin):
-    list_display = ("text", "kind", "symptom", "effort", "order", "is_published")
+    list_display = ("text", "kind", "symptom", "effort", "order", "ready")
     list_filter = ("is_published", "kind", UsedQuestionFilter)
     list_select_related = ("symptom",)
     search_fields = ("slug", "text_zh_hans", "text_en")
@@ -190,25 +243,67 @@ class QuestionAdmin(ContentAdmin):
     inlines = (OptionInline,)
 
 
+class StepsWidget(AdminTextareaWidget):
+    """A language's Markdown steps with, right under them, a labelled preview of what
+    merchants see in that language: rendered here by the same sanitiser as the wizard,
+    and kept up to date as the admin types (solution-preview.js)."""
+
+    def __init__(self, language: str, attrs=None):
+        super().__init__(attrs)
+        self.language = language
+
+    def render(self, name, value, attrs=None, renderer=None):
+        textarea = super().render(name, value, attrs, renderer)
+        field_id = (attrs or {}).get("id") or f"id_{name}"
+        return format_html(
+            '<div class="steps-editor">{}<section class="steps-preview-box" aria-labelledby="{}-preview-label">'
+            '<h3 class="steps-preview-label" id="{}-preview-label">{}</h3>'
+            '<div class="steps-preview" lang="{}" data-preview-for="{}" data-preview-url="{}" aria-live="polite">{}</div>'
+            "</section></div>",
+            textarea,
+            field_id,
+            field_id,
+            _("Preview (%(language)s), as merchants see it") % {"language": language_name(self.language)},
+            self.language,
+            field_id,
+            reverse("admin:wizard_markdown_preview"),
+            render_markdown(value or ""),
+        )
+
+
+def language_name(code: str) -> str:
+    return {"zh-hans": _("Chinese"), "en": _("English")}.get(code, code)
+
+
 @admin.register(Solution)
 class SolutionAdmin(ContentAdmin):
-    list_display = ("title", "audience", "effort_minutes", "is_escalation", "is_published")
+    form = SolutionAdminForm
+    list_display = ("title", "audience", "effort_minutes", "escalates", "ready")
     list_filter = ("is_published", "audience", "is_escalation")
     search_fields = ("slug", "title_zh_hans", "title_en")
     filter_horizontal = ("contexts",)
-    readonly_fields = ("preview",)
 
     class Media:
         js = ("admin/wizard/solution-preview.js",)
         css = {"all": ("admin/wizard/authoring.css",)}
 
-    @admin.display(description=_("preview (as merchants see it)"))
-    def preview(self, obj: Solution) -> str:
-        return format_html(
-            '<div class="steps-preview" data-preview-url="{}">{}</div>',
-            reverse("admin:wizard_markdown_preview"),
-            render_markdown(obj.steps or ""),
-        )
+    @admin.display(description=_("escalates to a person"), ordering="is_escalation")
+    def escalates(self, obj: Solution) -> str:
+        return yes_no(obj.is_escalation)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        # The two-list picker needs no "hold down Control" hint (Django adds it anyway).
+        field.help_text = db_field.help_text
+        return field
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in STEPS_FIELDS:
+            kwargs["widget"] = StepsWidget(STEPS_FIELDS[db_field.name])
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+STEPS_FIELDS = {field_name("steps", lang): lang for lang in LANGUAGES}
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -228,7 +323,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class KnowledgeRevisionAdmin(ReadOnlyAdmin):
     """Revisions are written by publishing only, and kept: a diagnosis refers to its own."""
 
-    list_display = ("number", "created", "published_by", "summary", "note")
+    list_display = ("number", "created", "published_by", "contents", "note")
     list_display_links = None
     list_select_related = ("published_by",)
     change_list_template = "admin/wizard/knowledgerevision/change_list.html"
@@ -258,6 +353,10 @@ class KnowledgeRevisionAdmin(ReadOnlyAdmin):
 
     def get_list_display(self, request: HttpRequest):
         return ("number_link", *self.list_display[1:])
+
+    @admin.display(description=_("contents"))
+    def contents(self, obj: KnowledgeRevision) -> str:
+        return obj.summary()
 
 
 class AnswerInline(admin.TabularInline):

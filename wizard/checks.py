@@ -17,6 +17,7 @@ import numpy as np
 from django.utils.translation import gettext as _
 
 from .knowledge import SINGULAR, STRENGTHS, Snapshot
+from .markup import EMPTY_STEPS_REASON, shows_nothing
 
 Payload = dict[str, Any]
 
@@ -152,9 +153,20 @@ def causes_are_reachable(payload: Payload) -> Iterator[Finding]:
 
 
 def solutions_have_steps(payload: Payload) -> Iterator[Finding]:
+    """Steps that say something once sanitised: a comment or a lone ``<script>`` would show
+    merchants an empty step 1 and ask whether it fixed the problem."""
     for s in payload["solutions"]:
-        if not s["steps"].get("zh-hans", "").strip():
+        steps = s["steps"]
+        if not steps.get("zh-hans", "").strip():
             yield error("solution", s["slug"], _("This solution has no steps."))
+        for lang, text in steps.items():
+            if shows_nothing(text):
+                yield error(
+                    "solution",
+                    s["slug"],
+                    _("The steps (%(lang)s) show nothing once made safe: %(reason)s")
+                    % {"lang": lang, "reason": EMPTY_STEPS_REASON},
+                )
 
 
 def solution_contexts_are_known(payload: Payload) -> Iterator[Finding]:

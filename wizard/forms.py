@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import phones
 from .diagnoses import Outcome
+from .markup import EMPTY_STEPS_REASON, shows_nothing
 from .models import CODE_ALPHABET, CODE_LENGTH, Ticket, normalise_case_code
 
 # Control characters other than tab and line breaks: nobody types them, and PostgreSQL
@@ -239,3 +240,24 @@ class ConfirmFactsForm(DescriptionForm):
         self.fields["fact"].error_messages["invalid_choice"] = _(
             "What we understood has changed since the page was shown: please check the items again."
         )
+
+
+class SolutionAdminForm(forms.ModelForm):
+    """The solution editor refuses steps that would show merchants nothing (see
+    ``markup.shows_nothing``), in each language, with the reason."""
+
+    def _clean_steps(self, name: str) -> str:
+        value = self.cleaned_data.get(name) or ""
+        if shows_nothing(value):
+            raise forms.ValidationError(
+                _("These steps show nothing once made safe: %(reason)s"),
+                code="empty_steps",
+                params={"reason": EMPTY_STEPS_REASON},
+            )
+        return value
+
+    def clean_steps_zh_hans(self) -> str:
+        return self._clean_steps("steps_zh_hans")
+
+    def clean_steps_en(self) -> str:
+        return self._clean_steps("steps_en")

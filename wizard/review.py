@@ -11,6 +11,7 @@ reviews the draft content (``content.compile_payload()``) and any published revi
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +19,12 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import engine
 from .checks import Finding, check_payload
-from .knowledge import KINDS, SINGULAR, Snapshot, get_snapshot, text
+from .knowledge import KINDS, SINGULAR, STRENGTHS, Snapshot, get_snapshot, text
+from .models import DEFAULT_LIKELIHOOD
 from .position import rules
 
 # Two causes are "twins" when answering every question is expected to give less than this
@@ -39,6 +42,9 @@ class CauseRun:
     rank: int
     probability: float
     transcript: list[tuple[str, str]] = field(default_factory=list)  # (question, answer)
+    leader: str = ""  # the title of the cause ranked first at the end
+    leader_slug: str = ""
+    asked: list[str] = field(default_factory=list)  # the slugs of the questions asked
 
     @property
     def is_found(self) -> bool:
@@ -76,13 +82,17 @@ def simulate_cause(
         answers.append((step.question, a))
         transcript.append((text(question["text"], language), text(question["answers"][a]["label"], language)))
     p = engine.posterior(model, answers)
+    order = engine.ranking(p)
     return CauseRun(
         slug=cause,
         title=text(snapshot.causes[c]["title"], language),
         questions=len(answers),
-        rank=engine.ranking(p).index(c) + 1,
+        rank=order.index(c) + 1,
         probability=float(p[c]),
         transcript=transcript,
+        leader=text(snapshot.causes[order[0]]["title"], language),
+        leader_slug=snapshot.causes[order[0]]["slug"],
+        asked=[snapshot.questions[q]["slug"] for q, _a in answers],
     )
 
 
@@ -92,22 +102,95 @@ def health_report(payload: dict[str, Any], language: str) -> HealthReport:
         return HealthReport(findings, [])
     snapshot = Snapshot.from_payload(0, payload)
     runs = [simulate_cause(snapshot, c["slug"], language) for c in snapshot.causes]
-    for run in runs:
-        if not run.is_found:
-            findings.append(
-                Finding(
-                    "warning",
-                    "cause",
-                    run.slug,
-                    _("A merchant with this cause sees it ranked %(rank)s after %(n)s questions.")
-                    % {"rank": run.rank, "n": run.questions},
-                )
-            )
+    missed = [run for run in runs if not run.is_found]
+    for i, run in enumerate(missed):
+        # Measuring what a cause needs simulates it again a few times: for the first few
+        # causes only, so that a knowledge base in a bad state still reports quickly.
+        findings.append(_not_found(payload, run, language, measure=i < MEASURED_CAUSES))
     findings += _unreachable(snapshot, language)
     findings += _twins(snapshot, language)
     findings += _unused_questions(snapshot)
     findings += _without_phrases(snapshot)
     return HealthReport(findings, runs)
+
+
+# How many of the first questions asked the health report tries linking a cause it does not find to.
+MAX_SUGGESTED_SYMPTOMS = 5
+# For how many causes the health report measures that.
+MEASURED_CAUSES = 10
+
+
+def _not_found(payload: dict[str, Any], run: CauseRun, language: str, *, measure: bool = True) -> Finding:
+    """A cause the simulated merchant does not find, with what to add: links to the
+    symptoms of the questions merchants are asked first (how many, measured by simulating
+    again with them; see :func:`symptoms_needed`), or a question against the cause that
+    wins instead."""
+    linked = len(_entry(payload, run.slug)["evidence"])
+    found = _(
+        "A merchant with this cause sees it ranked %(rank)s after %(n)s questions, behind “%(leader)s”."
+    ) % {"rank": run.rank, "n": run.questions, "leader": run.leader}
+    linked_text = ngettext(
+        "It has %(count)s symptom linked.", "It has %(count)s symptoms linked.", linked
+    ) % {"count": linked}
+    questions = symptoms_needed(payload, run, language) if measure else []
+    if questions:
+        advice = ngettext(
+            "Add evidence: link it to at least %(n)s symptom merchants are asked about first, with "
+            "a strength unlike “%(leader)s”'s (%(questions)s), or add a question that tells it "
+            "from “%(leader)s”.",
+            "Add evidence: link it to at least %(n)s symptoms merchants are asked about first, with "
+            "strengths unlike “%(leader)s”'s (%(questions)s), or add a question that tells it "
+            "from “%(leader)s”.",
+            len(questions),
+        ) % {
+            "n": len(questions),
+            "leader": run.leader,
+            "questions": "; ".join(f"“{q}”" for q in questions),
+        }
+    else:
+        advice = _(
+            "Add evidence: more symptoms it often shows and other causes rarely do, on questions "
+            "merchants are asked, or a question that tells it from “%(leader)s”, or make it more "
+            "common (its prior)."
+        ) % {"leader": run.leader}
+    return Finding("warning", "cause", run.slug, f"{found} {linked_text} {advice}")
+
+
+def symptoms_needed(payload: dict[str, Any], run: CauseRun, language: str) -> list[str]:
+    """The fewest questions merchants are asked anyway (those of the simulated run, in
+    order) whose symptoms, linked to the cause with a strength unlike the leading cause's,
+    let a simulated merchant find it: their texts, or [] when a few are not enough.
+
+    A question about a symptom of this cause alone is rarely asked (it tells the engine
+    little about the others), so evidence on the questions asked first is what helps."""
+    leader = {e["symptom"]: STRENGTHS[e["strength"]] for e in _entry(payload, run.leader_slug)["evidence"]}
+    questions = {q["slug"]: q for q in payload["questions"]}
+    links: list[tuple[str, str]] = []  # (symptom, strength word)
+    for slug in run.asked[:MAX_SUGGESTED_SYMPTOMS]:
+        q = questions[slug]
+        if q["kind"] == "binary":
+            unlike = (
+                "rarely"
+                if leader.get(q["symptom"], DEFAULT_LIKELIHOOD) >= STRENGTHS["sometimes"]
+                else "often"
+            )
+            links.append((q["symptom"], unlike))
+        else:
+            symptoms = [o["symptom"] for o in q["options"]]
+            links.append((min(symptoms, key=lambda s: leader.get(s, DEFAULT_LIKELIHOOD)), "often"))
+        trial = copy.deepcopy(payload)
+        entry = _entry(trial, run.slug)
+        chosen = dict(links)
+        entry["evidence"] = [e for e in entry["evidence"] if e["symptom"] not in chosen] + [
+            {"symptom": symptom, "strength": word} for symptom, word in chosen.items()
+        ]
+        if simulate_cause(Snapshot.from_payload(0, trial), run.slug, language).is_found:
+            return [text(questions[q]["text"], language) for q in run.asked[: len(links)]]
+    return []
+
+
+def _entry(payload: dict[str, Any], cause: str) -> dict[str, Any]:
+    return next(c for c in payload["causes"] if c["slug"] == cause)
 
 
 def evidence_between(model: engine.Model) -> np.ndarray:

@@ -33,7 +33,11 @@ class ArchivedDay(models.Model):
         verbose_name = _("archived day")
         verbose_name_plural = _("archived days")
         constraints = [
-            models.UniqueConstraint(fields=("day", "revision", "channel"), name="archived_day_unique"),
+            models.UniqueConstraint(
+                fields=("day", "revision", "channel"),
+                name="archived_day_unique",
+                violation_error_message=_("This day, revision and channel are already counted."),
+            ),
         ]
 
     def __str__(self) -> str:

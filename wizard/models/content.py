@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils.translation import gettext_lazy as _
 
 from .base import TimeStamped
@@ -22,7 +22,16 @@ slug_validator = RegexValidator(
 
 
 def slug_field() -> models.SlugField:
-    return models.SlugField(_("slug"), max_length=80, unique=True, validators=[slug_validator])
+    return models.SlugField(
+        _("slug"),
+        max_length=80,
+        unique=True,
+        validators=[slug_validator],
+        # Said on the item being saved, a copy ("Save as new") included: it needs its own.
+        error_messages={
+            "unique": _("Another %(model_name)s already has this slug: give this one a slug of its own.")
+        },
+    )
 
 
 class Strength(float, models.Choices):
@@ -40,6 +49,35 @@ class Strength(float, models.Choices):
 DEFAULT_LIKELIHOOD = 0.05
 
 
+ORDER_STEP = 10
+
+
+def order_field(help_text=None) -> models.PositiveIntegerField:
+    """Where an item goes among its siblings. Left empty, it goes after them: a new item
+    never silently jumps ahead of the ones already there (a new step would become the
+    first thing merchants try)."""
+    return models.PositiveIntegerField(
+        _("order"), blank=True, help_text=help_text or _("Lower comes first. Empty: after the others.")
+    )
+
+
+def place_last(obj: models.Model, **siblings) -> None:
+    """Give ``obj`` an order after its siblings' (those matching ``siblings``) if it has none."""
+    if obj.order is None:
+        highest = type(obj)._default_manager.filter(**siblings).aggregate(m=Max("order"))["m"]
+        obj.order = (highest or 0) + ORDER_STEP
+
+
+def published_field() -> models.BooleanField:
+    # Draft by default: ticking it includes the item in the next revision a support admin
+    # publishes; merchants only ever see published revisions.
+    return models.BooleanField(
+        _("ready to publish"),
+        default=False,
+        help_text=_("Ticked: part of the next revision you publish. Unticked: a draft merchants never see."),
+    )
+
+
 class PublishedQuerySet(models.QuerySet):
     def published(self):
         return self.filter(is_published=True)
@@ -48,7 +86,7 @@ class PublishedQuerySet(models.QuerySet):
 class Category(TimeStamped):
     slug = slug_field()
     title = models.CharField(_("title"), max_length=200)
-    order = models.PositiveIntegerField(_("order"), default=0)
+    order = order_field()
 
     class Meta:
         ordering = ("order", "slug")
@@ -57,6 +95,10 @@ class Category(TimeStamped):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        place_last(self)
+        super().save(*args, **kwargs)
 
 
 class Provider(TimeStamped):
@@ -78,7 +120,7 @@ class Provider(TimeStamped):
         blank=True,
         help_text=_("Where a merchant finds the real contact details."),
     )
-    order = models.PositiveIntegerField(_("order"), default=0)
+    order = order_field()
 
     class Meta:
         ordering = ("order", "slug")
@@ -87,6 +129,10 @@ class Provider(TimeStamped):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        place_last(self)
+        super().save(*args, **kwargs)
 
 
 class Symptom(TimeStamped):
@@ -143,8 +189,8 @@ class Solution(TimeStamped):
         verbose_name=_("applies when"),
         help_text=_("Left out when the answers rule out every one of these. Empty: always."),
     )
-    is_published = models.BooleanField(_("published"), default=True)
-    order = models.PositiveIntegerField(_("order"), default=0)
+    is_published = published_field()
+    order = order_field()
 
     objects = PublishedQuerySet.as_manager()
 
@@ -153,11 +199,19 @@ class Solution(TimeStamped):
         verbose_name = _("solution")
         verbose_name_plural = _("solutions")
         constraints = [
-            models.CheckConstraint(condition=Q(effort_minutes__gte=1), name="solution_effort_positive"),
+            models.CheckConstraint(
+                condition=Q(effort_minutes__gte=1),
+                name="solution_effort_positive",
+                violation_error_message=_("The effort must be at least one minute."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs):
+        place_last(self)
+        super().save(*args, **kwargs)
 
 
 class Cause(TimeStamped):
@@ -172,8 +226,8 @@ class Cause(TimeStamped):
         default=1.0,
         help_text=_("Relative weight: 2 means twice as common as a cause with 1."),
     )
-    is_published = models.BooleanField(_("published"), default=True)
-    order = models.PositiveIntegerField(_("order"), default=0)
+    is_published = published_field()
+    order = order_field()
     solutions = models.ManyToManyField(
         Solution, through="CauseSolution", related_name="causes", verbose_name=_("solutions")
     )
@@ -185,18 +239,30 @@ class Cause(TimeStamped):
         verbose_name = _("cause")
         verbose_name_plural = _("causes")
         constraints = [
-            models.CheckConstraint(condition=Q(prior__gt=0), name="cause_prior_positive"),
+            models.CheckConstraint(
+                condition=Q(prior__gt=0),
+                name="cause_prior_positive",
+                violation_error_message=_("How common a cause is must be above zero."),
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        place_last(self)
+        super().save(*args, **kwargs)
+
 
 class Evidence(TimeStamped):
     """How strongly a symptom points to a cause, stored as P(symptom | cause)."""
 
-    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="evidence")
-    symptom = models.ForeignKey(Symptom, on_delete=models.CASCADE, related_name="evidence")
+    cause = models.ForeignKey(
+        Cause, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("cause")
+    )
+    symptom = models.ForeignKey(
+        Symptom, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("symptom")
+    )
     likelihood = models.FloatField(_("strength"), choices=Strength.choices)
 
     class Meta:
@@ -204,9 +270,15 @@ class Evidence(TimeStamped):
         verbose_name = _("evidence")
         verbose_name_plural = _("evidence")
         constraints = [
-            models.UniqueConstraint(fields=("cause", "symptom"), name="evidence_unique_pair"),
+            models.UniqueConstraint(
+                fields=("cause", "symptom"),
+                name="evidence_unique_pair",
+                violation_error_message=_("This symptom is already linked to this cause."),
+            ),
             models.CheckConstraint(
-                condition=Q(likelihood__gt=0, likelihood__lt=1), name="evidence_likelihood_open"
+                condition=Q(likelihood__gt=0, likelihood__lt=1),
+                name="evidence_likelihood_open",
+                violation_error_message=_("Choose a strength from the list."),
             ),
         ]
 
@@ -215,20 +287,32 @@ class Evidence(TimeStamped):
 
 
 class CauseSolution(models.Model):
-    cause = models.ForeignKey(Cause, on_delete=models.CASCADE, related_name="cause_solutions")
-    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="cause_solutions")
-    order = models.PositiveIntegerField(_("order"), default=0)
+    cause = models.ForeignKey(
+        Cause, on_delete=models.CASCADE, related_name="cause_solutions", verbose_name=_("cause")
+    )
+    solution = models.ForeignKey(
+        Solution, on_delete=models.CASCADE, related_name="cause_solutions", verbose_name=_("solution")
+    )
+    order = order_field(_("Lower is tried first. Empty: after this cause's other solutions."))
 
     class Meta:
         ordering = ("cause", "order", "id")
         verbose_name = _("solution of a cause")
         verbose_name_plural = _("solutions of causes")
         constraints = [
-            models.UniqueConstraint(fields=("cause", "solution"), name="cause_solution_unique"),
+            models.UniqueConstraint(
+                fields=("cause", "solution"),
+                name="cause_solution_unique",
+                violation_error_message=_("This solution is already linked to this cause."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.cause} → {self.solution}"
+
+    def save(self, *args, **kwargs):
+        place_last(self, cause_id=self.cause_id)
+        super().save(*args, **kwargs)
 
 
 class Question(TimeStamped):
@@ -253,8 +337,8 @@ class Question(TimeStamped):
     effort = models.FloatField(
         _("effort"), default=1.0, help_text=_("1 is a plain question; 2 takes twice the effort.")
     )
-    is_published = models.BooleanField(_("published"), default=True)
-    order = models.PositiveIntegerField(_("order"), default=0)
+    is_published = published_field()
+    order = order_field()
 
     objects = PublishedQuerySet.as_manager()
 
@@ -263,21 +347,32 @@ class Question(TimeStamped):
         verbose_name = _("question")
         verbose_name_plural = _("questions")
         constraints = [
-            models.CheckConstraint(condition=Q(effort__gt=0), name="question_effort_positive"),
+            models.CheckConstraint(
+                condition=Q(effort__gt=0),
+                name="question_effort_positive",
+                violation_error_message=_("The effort must be above zero."),
+            ),
             models.CheckConstraint(
                 condition=Q(kind="choice") | Q(symptom__isnull=False),
                 name="question_binary_has_symptom",
+                violation_error_message=_("A yes / no question needs a symptom."),
             ),
         ]
 
     def __str__(self) -> str:
         return self.text
 
+    def save(self, *args, **kwargs):
+        place_last(self)
+        super().save(*args, **kwargs)
+
 
 class Option(models.Model):
     """One answer of a choice question: a symptom that excludes the others."""
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="options", verbose_name=_("question")
+    )
     slug = models.SlugField(_("slug"), max_length=80, validators=[slug_validator])
     symptom = models.OneToOneField(
         Symptom, on_delete=models.PROTECT, related_name="option", verbose_name=_("symptom")
@@ -291,18 +386,28 @@ class Option(models.Model):
         related_name="options",
         verbose_name=_("identifies provider"),
     )
-    order = models.PositiveIntegerField(_("order"), default=0)
+    order = order_field(_("Empty: after the question's other options."))
 
     class Meta:
         ordering = ("question", "order", "id")
         verbose_name = _("option")
         verbose_name_plural = _("options")
         constraints = [
-            models.UniqueConstraint(fields=("question", "slug"), name="option_unique_slug"),
+            models.UniqueConstraint(
+                fields=("question", "slug"),
+                name="option_unique_slug",
+                violation_error_message=_("This question already has an option with this slug."),
+            ),
             models.CheckConstraint(
-                condition=~Q(slug__in=("unsure", "yes", "no")), name="option_slug_not_reserved"
+                condition=~Q(slug__in=("unsure", "yes", "no")),
+                name="option_slug_not_reserved",
+                violation_error_message=_("“unsure”, “yes” and “no” are reserved: choose another slug."),
             ),
         ]
 
     def __str__(self) -> str:
         return self.label
+
+    def save(self, *args, **kwargs):
+        place_last(self, question_id=self.question_id)
+        super().save(*args, **kwargs)

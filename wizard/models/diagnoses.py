@@ -137,7 +137,9 @@ class Diagnosis(TimeStamped):
 class Answer(models.Model):
     """One answer in a diagnosis, in the order given. ``option`` is "unsure" for not sure."""
 
-    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="answers")
+    diagnosis = models.ForeignKey(
+        Diagnosis, on_delete=models.CASCADE, related_name="answers", verbose_name=_("diagnosis")
+    )
     position = models.PositiveIntegerField(_("position"))
     question = models.SlugField(_("question"), max_length=80)
     option = models.SlugField(_("answer"), max_length=80)
@@ -158,8 +160,16 @@ class Answer(models.Model):
         verbose_name_plural = _("answers")
         constraints = [
             # Two people answering the same step at once cannot both win.
-            models.UniqueConstraint(fields=("diagnosis", "position"), name="answer_unique_position"),
-            models.CheckConstraint(condition=Q(position__gte=1), name="answer_position_positive"),
+            models.UniqueConstraint(
+                fields=("diagnosis", "position"),
+                name="answer_unique_position",
+                violation_error_message=_("This diagnosis already has an answer at this position."),
+            ),
+            models.CheckConstraint(
+                condition=Q(position__gte=1),
+                name="answer_position_positive",
+                violation_error_message=_("An answer's position starts at 1."),
+            ),
         ]
         indexes = [models.Index(fields=("question", "option"), name="answer_question_option")]
 
@@ -180,7 +190,9 @@ class Ticket(TimeStamped):
         CLOSED = "closed", _("closed")
 
     reference = models.CharField(_("reference"), max_length=16, unique=True, default=new_ticket_reference)
-    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="tickets")
+    diagnosis = models.ForeignKey(
+        Diagnosis, on_delete=models.CASCADE, related_name="tickets", verbose_name=_("diagnosis")
+    )
     token = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     name = models.CharField(_("contact name"), max_length=100)
     phone = models.CharField(_("mobile number"), max_length=20)
@@ -226,7 +238,9 @@ class CaseEvent(models.Model):
         TICKET = "ticket", _("ticket updated")
         WITHDRAWN = "withdrawn", _("contact details erased")
 
-    diagnosis = models.ForeignKey(Diagnosis, on_delete=models.CASCADE, related_name="events")
+    diagnosis = models.ForeignKey(
+        Diagnosis, on_delete=models.CASCADE, related_name="events", verbose_name=_("diagnosis")
+    )
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -31,7 +31,11 @@ class KnowledgeRevision(models.Model):
         verbose_name_plural = _("knowledge revisions")
         permissions = [("publish_knowledge", _("Can publish the knowledge"))]
         constraints = [
-            models.CheckConstraint(condition=Q(number__gte=1), name="revision_number_positive"),
+            models.CheckConstraint(
+                condition=Q(number__gte=1),
+                name="revision_number_positive",
+                violation_error_message=_("A revision number starts at 1."),
+            ),
         ]
 
     def __str__(self) -> str:

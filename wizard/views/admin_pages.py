@@ -10,8 +10,12 @@ render.
 
 from __future__ import annotations
 
+import secrets
+import zlib
+
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -33,7 +37,8 @@ from ..position import Reply, locate
 from . import intake
 from .common import small_number
 
-MAX_IMPORT_BYTES = 5 * 2**20
+MAX_IMPORT_BYTES = 10 * 2**20
+IMPORT_KEPT_SECONDS = 3600
 
 MODELS = {
     "category": Category,
@@ -284,31 +289,88 @@ def export(request: HttpRequest) -> HttpResponse:
 def import_view(request: HttpRequest) -> HttpResponse:
     """Upload a knowledge file: checked and previewed first, applied on confirmation.
 
-    The uploaded text travels back in a hidden field between the preview and the
-    confirmation, so nothing is stored on the server until the admin applies it.
+    The checked file stays on the server between the preview and the confirmation (see
+    :func:`_keep_upload`); only a token travels back in the form. A file that travelled
+    back itself, in a form field, was refused as too big from 2.5 MB on.
     """
     report = None
-    text = ""
+    token = ""
+    status = 200
     replace = request.POST.get("replace") == "on"
-    if request.method == "POST":
-        upload = request.FILES.get("file")
-        raw = upload.read(MAX_IMPORT_BYTES + 1) if upload else request.POST.get("text", "").encode()
-        if len(raw) > MAX_IMPORT_BYTES:
+    if request.method == "POST" and request.POST.get("apply") == "1":
+        kept = _kept_upload(request, request.POST.get("token", ""))
+        if kept is None:
             messages.error(
-                request, _("The file is larger than %(mb)s MB.") % {"mb": MAX_IMPORT_BYTES // 2**20}
+                request,
+                _(
+                    "The checked file is no longer kept (it is kept for an hour, and only for "
+                    "the admin who uploaded it): upload it again."
+                ),
             )
-        elif not raw:
-            messages.error(request, _("Choose a knowledge file to upload."))
+            status = 400
         else:
-            apply_now = request.POST.get("apply") == "1"
-            report = interchange.import_json(raw, dry_run=not apply_now, replace=replace)
-            if apply_now and report.ok:
+            raw, replace = kept
+            report = interchange.import_json(raw, dry_run=False, replace=replace)
+            if report.ok:
+                cache.delete(_upload_key(request.POST["token"]))
                 messages.success(
                     request, _("Imported. The changes are drafts: check the health report, then publish.")
                 )
                 return HttpResponseRedirect(reverse("admin:wizard_health"))
-            text = raw.decode("utf-8", errors="replace")
-    context = _context(request, _("Import knowledge"), report=report, text=text, replace=replace)
-    return TemplateResponse(
-        request, "admin/wizard/import.html", context, status=400 if report and not report.ok else 200
+    elif request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None or not upload.size:
+            messages.error(request, _("Choose a knowledge file to upload."))
+            status = 400
+        elif upload.size > MAX_IMPORT_BYTES:
+            messages.error(
+                request,
+                _("The file is %(size)s MB; a knowledge file may be at most %(mb)s MB.")
+                % {"size": f"{upload.size / 2**20:.1f}", "mb": MAX_IMPORT_BYTES // 2**20},
+            )
+            status = 413
+        else:
+            raw = upload.read()
+            report = interchange.import_json(raw, dry_run=True, replace=replace)
+            if report.ok:
+                token = _keep_upload(request, raw, replace=replace)
+    if report and not report.ok:
+        status = 400
+    context = _context(
+        request,
+        _("Import knowledge"),
+        report=report,
+        token=token,
+        replace=replace,
+        max_mb=MAX_IMPORT_BYTES // 2**20,
     )
+    return TemplateResponse(request, "admin/wizard/import.html", context, status=status)
+
+
+def _upload_key(token: str) -> str:
+    return f"knowledge-import:{token}"
+
+
+def _keep_upload(request: HttpRequest, raw: bytes, *, replace: bool) -> str:
+    """Keep a checked upload for an hour under a random token, for this admin's session
+    only. In the shared cache, so any server can take the confirmation; compressed, as
+    JSON shrinks well (a 10 MB file is a few hundred KB)."""
+    token = secrets.token_urlsafe(24)
+    entry = {
+        "user": request.user.pk,
+        "session": request.session.session_key,
+        "replace": replace,
+        "data": zlib.compress(raw),
+    }
+    cache.set(_upload_key(token), entry, timeout=IMPORT_KEPT_SECONDS)
+    return token
+
+
+def _kept_upload(request: HttpRequest, token: str) -> tuple[bytes, bool] | None:
+    """The upload kept under ``token``, if it is this admin's, in this session."""
+    if not token or len(token) > 64:
+        return None
+    entry = cache.get(_upload_key(token))
+    if not entry or entry["user"] != request.user.pk or entry["session"] != request.session.session_key:
+        return None
+    return zlib.decompress(entry["data"]), entry["replace"]
