@@ -75,3 +75,48 @@ def test_a_support_admin_may_publish_and_republish(admin_client):
     assert KnowledgeRevision.objects.count() == 2
     page = admin_client.get(reverse("admin:wizard_revision", args=[1]), **EN).content.decode()
     assert reverse("admin:wizard_republish", args=[1]) in page
+
+
+def _edit_prior(slug: str, prior: float) -> None:
+    from wizard.models import Cause
+
+    cause = Cause.objects.get(slug=slug)
+    cause.prior = prior
+    cause.save()
+
+
+def test_republish_asks_first_and_lists_the_edits_it_would_discard(admin_client, seeded):
+    from wizard import publishing
+    from wizard.models import Cause, KnowledgeRevision
+
+    _edit_prior("network-problem", 3)
+    publishing.publish(note="tune")
+    _edit_prior("missing-auth-code", 5)  # another admin's draft, not published yet
+    url = reverse("admin:wizard_republish", args=[seeded.number])
+
+    # The revision page leads to a confirmation; a POST without it changes nothing.
+    assert (
+        url in admin_client.get(reverse("admin:wizard_revision", args=[seeded.number]), **EN).content.decode()
+    )
+    response = admin_client.post(url, **EN)
+    assert response.status_code == 200
+    assert KnowledgeRevision.objects.count() == 2
+    assert Cause.objects.get(slug="missing-auth-code").prior == 5
+
+    confirm = admin_client.get(url, **EN)
+    html = confirm.content.decode()
+    assert confirm.status_code == 200
+    assert 'data-discarded="1"' in html and "missing-auth-code" in html  # the draft lost
+    assert "data-published" in html and "network-problem" in html  # what goes live
+    stamp = confirm.context["stamp"]
+
+    # Someone edits meanwhile: the confirmation shown is out of date; asked again.
+
+    _edit_prior("missing-auth-code", 6)
+    stale = admin_client.post(url, {"stamp": stamp}, **EN)
+    assert stale.status_code == 409
+    assert KnowledgeRevision.objects.count() == 2
+
+    response = admin_client.post(url, {"stamp": stale.context["stamp"]}, **EN)
+    assert response.status_code == 302
+    assert KnowledgeRevision.objects.latest().payload == seeded.payload
