@@ -120,3 +120,160 @@ def test_republish_asks_first_and_lists_the_edits_it_would_discard(admin_client,
     response = admin_client.post(url, {"stamp": stale.context["stamp"]}, **EN)
     assert response.status_code == 302
     assert KnowledgeRevision.objects.latest().payload == seeded.payload
+
+
+# --- Editing: the change form as a browser sends it --------------------------------------
+
+
+def form_data(response) -> dict:
+    """What the change form on ``response`` sends back untouched: every field of the
+    object and of its inline rows, with the formsets' management forms."""
+
+    def add(form, data):
+        for name, field in form.fields.items():
+            value = form[name].value()
+            key = form.add_prefix(name)
+            if value is None:
+                continue
+            if isinstance(value, (list, tuple)):
+                data[key] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            else:
+                # A browser sends a textarea's line breaks as CRLF.
+                data[key] = str(field.prepare_value(value)).replace("\r\n", "\n").replace("\n", "\r\n")
+
+    data: dict = {}
+    add(response.context["adminform"].form, data)
+    for inline in response.context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        add(formset.management_form, data)
+        data[formset.management_form.add_prefix("TOTAL_FORMS")] = str(len(formset.initial_forms))
+        for form in formset.initial_forms:
+            add(form, data)
+    return data
+
+
+def cause_url(slug: str) -> str:
+    from wizard.models import Cause
+
+    return reverse("admin:wizard_cause_change", args=[Cause.objects.get(slug=slug).pk])
+
+
+def test_the_change_form_helper_saves_a_cause_unchanged(admin_client):
+    url = cause_url("network-problem")
+    response = admin_client.post(url, form_data(admin_client.get(url, **EN)), **EN)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+
+def test_a_second_admin_saving_over_the_first_is_refused_and_keeps_their_input(
+    admin_client, client, django_user_model
+):
+    from wizard.models import Cause
+
+    other = django_user_model.objects.create_user("other.admin", is_staff=True)
+    other.groups.add(Group.objects.get(name="Support admins"))
+    second = client.__class__()
+    second.force_login(other)
+    url = cause_url("network-problem")
+    first_page, second_page = admin_client.get(url, **EN), second.get(url, **EN)
+
+    mine = form_data(first_page) | {"title_en": "Network trouble", "prior": "2"}
+    assert admin_client.post(url, mine, **EN).status_code == 302
+
+    theirs = form_data(second_page) | {"explanation_en": "Theirs, typed with care"}
+    response = second.post(url, theirs, **EN)
+    assert response.status_code == 200  # the form again, not saved
+    cause = Cause.objects.get(slug="network-problem")
+    assert cause.title_en == "Network trouble" and cause.explanation_en != "Theirs, typed with care"
+    html = response.content.decode()
+    assert "Theirs, typed with care" in html  # their input is kept
+    assert "data-conflict" in html and "support.admin" in html  # who changed what meanwhile
+    assert "Network trouble" in html
+
+    # Having seen the changes, they may save theirs deliberately.
+    again = form_data(response)
+    response = second.post(url, again, **EN)
+    assert response.status_code == 302
+    cause = Cause.objects.get(slug="network-problem")
+    assert cause.explanation_en == "Theirs, typed with care"
+    # What the first admin changed and the second did not touch stays changed.
+    assert (cause.title_en, cause.prior) == ("Network trouble", 2)
+
+
+# --- History -------------------------------------------------------------------------------
+
+
+def history_changes(client, slug: str) -> list:
+    """The admin history page's rows for a cause, newest first: [(record, [changes])]."""
+    from wizard.models import Cause
+
+    cause = Cause.objects.get(slug=slug)
+    response = client.get(reverse("admin:wizard_cause_history", args=[cause.pk]), **EN)
+    assert response.status_code == 200
+    return response
+
+
+def test_editing_the_english_title_records_only_that_change(admin_client):
+    url = cause_url("network-problem")
+    admin_client.post(url, form_data(admin_client.get(url, **EN)) | {"title_en": "Network trouble"}, **EN)
+    admin_client.post(url, form_data(admin_client.get(url, **EN)) | {"title_en": "Network down"}, **EN)
+    response = history_changes(admin_client, "network-problem")
+    newest = response.context["page_obj"][0]
+    fields = [change["field"] for change in newest.history_delta_changes]
+    assert len(fields) == 1 and "[en]" in str(fields[0]), fields
+    html = response.content.decode()
+    assert "Network trouble" in html and "Network down" in html
+
+
+def test_changing_only_a_strength_shows_what_changed_in_the_history(admin_client):
+    from wizard.models import Cause, Strength
+
+    url = cause_url("network-problem")
+    data = form_data(admin_client.get(url, **EN))
+    before = data["evidence-0-likelihood"]
+    after = next(str(s.value) for s in Strength if str(s.value) != before)
+    response = admin_client.post(url, data | {"evidence-0-likelihood": after}, **EN)
+    assert response.status_code == 302
+    cause = Cause.objects.get(slug="network-problem")
+    records = list(cause.history.all())
+    # No empty "changed" row for the cause itself...
+    assert all(r.prev_record is None or r.diff_against(r.prev_record).changes for r in records)
+    # ...and the strength's change is on the cause's history page, from → to.
+    html = history_changes(admin_client, "network-problem").content.decode()
+    assert "data-row-changes" in html
+    labels = {str(s.value): str(s.label) for s in Strength}
+    assert f"{labels[before]} → {labels[after]}" in html
+
+
+@pytest.mark.parametrize("model", ["category", "provider", "symptom", "cause", "question", "solution"])
+def test_saving_a_form_unchanged_records_no_change(admin_client, model):
+    """Not a line break sent back as CRLF, nor the language mirror, counts as an edit."""
+    from django.apps import apps
+
+    Model = apps.get_model("wizard", model)
+    obj = Model.objects.order_by("pk").last()
+    if model == "solution":
+        obj = Model.objects.filter(steps_zh_hans__contains="\n").first()
+    before = obj.history.count()
+    url = reverse(f"admin:wizard_{model}_change", args=[obj.pk])
+    response = admin_client.post(url, form_data(admin_client.get(url, **EN)), **EN)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert obj.history.count() == before
+
+
+def test_reverting_to_an_earlier_version_is_recorded_and_shown(admin_client):
+    from wizard.models import Cause
+
+    url = cause_url("network-problem")
+    original = Cause.objects.get(slug="network-problem").title_en
+    admin_client.post(url, form_data(admin_client.get(url, **EN)) | {"title_en": "Network trouble"}, **EN)
+    cause = Cause.objects.get(slug="network-problem")
+    first = cause.history.order_by("history_date").first()
+    revert = reverse("admin:wizard_cause_simple_history", args=[cause.pk, first.history_id])
+    response = admin_client.post(revert, form_data(admin_client.get(revert, **EN)), **EN)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Cause.objects.get(slug="network-problem").title_en == original
+    newest = history_changes(admin_client, "network-problem").context["page_obj"][0]
+    assert [str(c["field"]) for c in newest.history_delta_changes] == ["Title [en]"]
