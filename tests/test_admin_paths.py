@@ -277,3 +277,24 @@ def test_reverting_to_an_earlier_version_is_recorded_and_shown(admin_client):
     assert Cause.objects.get(slug="network-problem").title_en == original
     newest = history_changes(admin_client, "network-problem").context["page_obj"][0]
     assert [str(c["field"]) for c in newest.history_delta_changes] == ["Title [en]"]
+
+
+def test_a_changed_option_label_and_solution_order_show_on_their_parents_history(admin_client):
+    from wizard.models import Cause, Question
+
+    question = Question.objects.filter(options__isnull=False).first()
+    url = reverse("admin:wizard_question_change", args=[question.pk])
+    data = form_data(admin_client.get(url, **EN))
+    old_label = data["options-0-label_en"]
+    response = admin_client.post(url, data | {"options-0-label_en": "Something else entirely"}, **EN)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    page = admin_client.get(reverse("admin:wizard_question_history", args=[question.pk]), **EN)
+    assert f"{old_label} → Something else entirely" in page.content.decode()
+
+    url = cause_url("network-problem")
+    data = form_data(admin_client.get(url, **EN))
+    order = data["cause_solutions-0-order"]
+    admin_client.post(url, data | {"cause_solutions-0-order": str(int(order) + 5)}, **EN)
+    cause = Cause.objects.get(slug="network-problem")
+    html = admin_client.get(reverse("admin:wizard_cause_history", args=[cause.pk]), **EN).content.decode()
+    assert f"{order} → {int(order) + 5}" in html
