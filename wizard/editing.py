@@ -81,6 +81,14 @@ class Record:
     changes: list[Change] = field(default_factory=list)
 
 
+def label(model_field: models.Field) -> str:
+    """A field's name as an admin reads it; a relation is named by what it points to
+    (whose name is translated, where the field's own may not be)."""
+    if model_field.is_relation and model_field.verbose_name == model_field.name.replace("_", " "):
+        return str(model_field.related_model._meta.verbose_name)
+    return str(model_field.verbose_name)
+
+
 def delta(record, previous, model: type[models.Model], *, skip: tuple[str, ...] = ()) -> list[Change]:
     """What ``record`` changed since ``previous`` (historical records of ``model``)."""
     names = [f.name for f in compared_fields(model) if f.name not in skip]
@@ -89,7 +97,7 @@ def delta(record, previous, model: type[models.Model], *, skip: tuple[str, ...] 
     diff = record.diff_against(previous, included_fields=names)
     return [
         Change(
-            str(model._meta.get_field(c.field).verbose_name),
+            label(model._meta.get_field(c.field)),
             shown(model, c.field, c.old),
             shown(model, c.field, c.new),
         )
@@ -125,7 +133,7 @@ def _as_record(record, model, *, skip: tuple[str, ...] = ()) -> Record:
             if f.name in skip:
                 continue
             value = shown(model, f.name, getattr(record, f.attname))
-            name = str(f.verbose_name)
+            name = label(f)
             changes.append(Change(name, value, "—") if kind == "deleted" else Change(name, "—", value))
     return Record(record.history_date, _who(record), kind, _named(record), changes)
 
