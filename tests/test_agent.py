@@ -396,3 +396,15 @@ def test_after_show_results_now_the_agent_can_change_an_answer_or_continue(agent
     diagnosis.refresh_from_db()
     assert diagnosis.status == Diagnosis.Status.IN_PROGRESS
     assert console(agent_client, diagnosis).context["number"] == 2
+
+
+@pytest.mark.parametrize(
+    "action", ["agent-answer", "agent-finish", "agent-more", "agent-outcome", "agent-notes"]
+)
+def test_a_console_form_address_opened_with_get_shows_the_case(agent_client, action):
+    diagnosis = start_case(agent_client)
+    args = [diagnosis.code, 1] if action == "agent-answer" else [diagnosis.code]
+    response = agent_client.get(reverse(f"wizard:{action}", args=args))
+    assert response.status_code == 303
+    assert response["Location"] == reverse("wizard:agent-case", args=[diagnosis.code])
+    assert agent_client.put(reverse(f"wizard:{action}", args=args)).status_code == 405

@@ -13,7 +13,7 @@ from functools import wraps
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -97,6 +97,22 @@ def with_case(view):
         if diagnosis is None:
             _missed(request, could_be_case_code(code))
             return _not_found(request, code)
+        return view(request, diagnosis, *args, **kwargs)
+
+    return wrapper
+
+
+def case_form(view):
+    """A console form's POST-only address, opened with GET (an address bar left there by
+    a page without JavaScript, a bookmark, an old history entry), shows the case: never
+    a bare 405."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, diagnosis: Diagnosis, *args, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return see_other(_console_url(diagnosis))
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         return view(request, diagnosis, *args, **kwargs)
 
     return wrapper
@@ -315,10 +331,10 @@ def _save_typed_notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> str:
     return ""
 
 
-@require_POST
 @agent_required
 @stays_on_case
 @with_case
+@case_form
 def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     if error := _save_typed_notes(request, diagnosis):
         return _console(
@@ -346,10 +362,10 @@ def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpR
     return see_other(_console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @stays_on_case
 @with_case
+@case_form
 def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     if error := _save_typed_notes(request, diagnosis):
         return _console(request, diagnosis, error=error, status=400, notes=request.POST["notes"])
@@ -357,10 +373,10 @@ def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(_console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @stays_on_case
 @with_case
+@case_form
 def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """Take the questions up again: after "show results now" (``resume``), or past the
     usual confidence for a few more. Either way the console shows the next question."""
@@ -370,25 +386,25 @@ def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return see_other(_console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @stays_on_case
 @with_case
+@case_form
 def describe(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return intake.agent_describe(request, diagnosis)
 
 
-@require_POST
 @agent_required
 @stays_on_case
 @with_case
+@case_form
 def confirm_facts(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return intake.agent_confirm(request, diagnosis, _console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @with_case
+@case_form
 def notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     form = NotesForm(request.POST)
     if not form.is_valid():
@@ -404,10 +420,10 @@ def _notes_error(form: NotesForm) -> str:
     return " ".join(form.errors["notes"])
 
 
-@require_POST
 @agent_required
 @stays_on_case
 @with_case
+@case_form
 def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     typed = request.POST.get("notes")
     if error := _save_typed_notes(request, diagnosis):
