@@ -125,12 +125,10 @@ def stays_on_case(view):
     nothing: htmx follows it and shows where it led."""
 
     @wraps(view)
-    def wrapper(request: HtmxHttpRequest, code: str, *args, **kwargs) -> HttpResponse:
-        response = view(request, code, *args, **kwargs)
+    def wrapper(request: HtmxHttpRequest, diagnosis: Diagnosis, *args, **kwargs) -> HttpResponse:
+        response = view(request, diagnosis, *args, **kwargs)
         if request.htmx and not 300 <= response.status_code < 400 and "HX-Replace-Url" not in response:
-            diagnosis = _case(code)
-            if diagnosis is not None:
-                response["HX-Replace-Url"] = _console_url(diagnosis)
+            response["HX-Replace-Url"] = _console_url(diagnosis)
         return response
 
     return wrapper
@@ -332,8 +330,8 @@ def _save_typed_notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> str:
 
 
 @agent_required
-@stays_on_case
 @with_case
+@stays_on_case
 @case_form
 def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
     if error := _save_typed_notes(request, diagnosis):
@@ -363,8 +361,8 @@ def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpR
 
 
 @agent_required
-@stays_on_case
 @with_case
+@stays_on_case
 @case_form
 def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     if error := _save_typed_notes(request, diagnosis):
@@ -374,8 +372,8 @@ def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 
 
 @agent_required
-@stays_on_case
 @with_case
+@stays_on_case
 @case_form
 def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     """Take the questions up again: after "show results now" (``resume``), or past the
@@ -387,16 +385,16 @@ def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
 
 
 @agent_required
-@stays_on_case
 @with_case
+@stays_on_case
 @case_form
 def describe(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return intake.agent_describe(request, diagnosis)
 
 
 @agent_required
-@stays_on_case
 @with_case
+@stays_on_case
 @case_form
 def confirm_facts(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return intake.agent_confirm(request, diagnosis, _console_url(diagnosis))
@@ -421,8 +419,8 @@ def _notes_error(form: NotesForm) -> str:
 
 
 @agent_required
-@stays_on_case
 @with_case
+@stays_on_case
 @case_form
 def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     typed = request.POST.get("notes")
