@@ -298,3 +298,23 @@ def test_a_changed_option_label_and_solution_order_show_on_their_parents_history
     cause = Cause.objects.get(slug="network-problem")
     html = admin_client.get(reverse("admin:wizard_cause_history", args=[cause.pk]), **EN).content.decode()
     assert f"{order} → {int(order) + 5}" in html
+
+
+def test_an_admin_with_its_own_form_still_refuses_a_stale_save(admin_client, client, monkeypatch):
+    from django import forms
+    from django.contrib import admin
+
+    from wizard.models import Solution
+
+    class OwnForm(forms.ModelForm):
+        def clean_title_en(self):
+            return self.cleaned_data["title_en"]
+
+    monkeypatch.setattr(admin.site._registry[Solution], "form", OwnForm)
+    solution = Solution.objects.first()
+    url = reverse("admin:wizard_solution_change", args=[solution.pk])
+    first, second = form_data(admin_client.get(url, **EN)), form_data(admin_client.get(url, **EN))
+    assert first["edit_stamp"]
+    assert admin_client.post(url, first | {"title_en": "One"}, **EN).status_code == 302
+    response = admin_client.post(url, second | {"title_en": "Two"}, **EN)
+    assert response.status_code == 200 and response.context["adminform"].form.conflict

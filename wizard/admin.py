@@ -74,6 +74,7 @@ class ContentForm(forms.ModelForm):
 
     edit_stamp = StampField(required=False)
     relations: list = []  # the admin's inline (model, foreign key) pairs
+    conflict: list | None = None  # what was saved meanwhile, once a save was refused
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,7 +149,11 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
     object_history_template = "admin/wizard/object_history.html"
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
+        # An admin with a form of its own (a solution's checks) still gets the stamp.
+        base = kwargs.pop("form", self.form)
+        if not issubclass(base, ContentForm):
+            base = type(base.__name__, (ContentForm, base), {})
+        form = super().get_form(request, obj, change=change, form=base, **kwargs)
         form.relations = editing.inline_relations(self)
         return form
 
