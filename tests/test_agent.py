@@ -350,6 +350,8 @@ def test_agents_work_tickets_open_in_progress_closed(agent_client, agent, client
         ticket.refresh_from_db()
         assert ticket.status == status
     assert agent_client.post(url, {"status": "bogus"}).status_code == 400
+    bogus = agent_client.post(url, {"status": "bogus"}, **HTMX)  # the address stays the ticket's
+    assert bogus["HX-Replace-Url"] == reverse("wizard:agent-ticket", args=[ticket.reference])
     assert diagnosis.events.filter(kind=CaseEvent.Kind.TICKET, actor=agent).count() == 2
     home = agent_client.get(reverse("wizard:agent-home")).content.decode()
     assert f'data-ticket="{ticket.reference}"' not in home  # closed tickets leave the queue

@@ -499,7 +499,9 @@ def ticket_status(request: HtmxHttpRequest, found: Ticket) -> HttpResponse:
     status = request.POST.get("status", "")
     if status not in Ticket.Status.values:
         context = {**_ticket_context(found), "error": _("Choose a status.")}
-        return page(request, "agent/ticket.html", context, status=400)
+        response = page(request, "agent/ticket.html", context, status=400)
+        response["HX-Replace-Url"] = reverse("wizard:agent-ticket", args=[found.reference])  # not the POST's
+        return response
     diagnoses.set_ticket_status(found, status, request.user)
     return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
 
