@@ -318,3 +318,46 @@ def test_an_admin_with_its_own_form_still_refuses_a_stale_save(admin_client, cli
     assert admin_client.post(url, first | {"title_en": "One"}, **EN).status_code == 302
     response = admin_client.post(url, second | {"title_en": "Two"}, **EN)
     assert response.status_code == 200 and response.context["adminform"].form.conflict
+
+
+def test_a_strength_change_can_be_undone_from_the_history_page(admin_client):
+    from wizard.models import Cause, Evidence, Strength
+
+    url = cause_url("network-problem")
+    data = form_data(admin_client.get(url, **EN))
+    before = data["evidence-0-likelihood"]
+    row = int(data["evidence-0-id"])
+    after = next(str(s.value) for s in Strength if str(s.value) != before)
+    admin_client.post(url, data | {"evidence-0-likelihood": after}, **EN)
+    assert str(Evidence.objects.get(pk=row).likelihood) == after
+
+    cause = Cause.objects.get(slug="network-problem")
+    history = admin_client.get(reverse("admin:wizard_cause_history", args=[cause.pk]), **EN)
+    change = next(r for r in history.context["row_records"] if r.kind == "changed")
+    undo = reverse("admin:wizard_cause_undo_row", args=[cause.pk, "evidence", change.history_id])
+    assert undo in history.content.decode()
+    response = admin_client.post(undo, **EN)
+    assert response.status_code == 302
+    assert str(Evidence.objects.get(pk=row).likelihood) == before
+    # The undo is itself recorded, from → to.
+    newest = admin_client.get(reverse("admin:wizard_cause_history", args=[cause.pk]), **EN)
+    labels = {str(s.value): str(s.label) for s in Strength}
+    assert newest.context["row_records"][0].changes[0].old == labels[after]
+
+
+def test_undoing_a_row_change_needs_the_right_to_change(client, seeded, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    from wizard.models import Cause, Evidence
+
+    evidence = Evidence.objects.first()
+    evidence.likelihood = 0.02
+    evidence.save()
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_cause", "view_evidence"]))
+    client.force_login(viewer)
+    record = evidence.history.first()
+    undo = reverse("admin:wizard_cause_undo_row", args=[evidence.cause_id, "evidence", record.history_id])
+    assert client.post(undo).status_code == 403
+    assert Evidence.objects.get(pk=evidence.pk).likelihood == 0.02
+    assert Cause.objects.filter(pk=evidence.cause_id).exists()

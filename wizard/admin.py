@@ -7,14 +7,15 @@ Content is edited as drafts; the "Publish" button on the revisions list (or
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, Q
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed
+from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +47,9 @@ admin.site.site_header = _("POS Upgrade Doctor")
 admin.site.site_title = _("POS Upgrade Doctor")
 admin.site.index_title = _("Knowledge and diagnoses")
 admin.site.login_form = AdminLoginForm
+
+
+MAX_ID = 2**63 - 1  # the largest primary key a database column holds
 
 
 def _one_line_breaks(to_python):
@@ -201,6 +205,44 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_undo_row"
+        undo = path(
+            "<path:object_id>/history/<str:row>/<int:history_id>/undo/",
+            self.admin_site.admin_view(self.undo_row_view),
+            name=name,
+        )
+        return [undo, *super().get_urls()]
+
+    def undo_row_view(self, request, object_id, row, history_id):
+        """Undo one change of an inline row (a strength, a solution link, an option) from
+        the history page, which lists them (wizard/editing.py)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        relations = {model._meta.model_name: (model, fk) for model, fk in editing.inline_relations(self)}
+        if row not in relations or history_id > MAX_ID:
+            raise Http404
+        model, fk = relations[row]
+        if not self._may_undo(request, obj, model):
+            raise PermissionDenied
+        try:
+            editing.undo_row(model, fk, obj.pk, history_id, by=request.user)
+        except LookupError:
+            raise Http404 from None
+        except editing.UndoRefused as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The change was undone. Check the history, then publish."))
+        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_history", args=[obj.pk]))
+
+    def _may_undo(self, request, obj, model) -> bool:
+        return self.has_change_permission(request, obj) and request.user.has_perm(
+            f"{model._meta.app_label}.change_{model._meta.model_name}"
+        )
+
     def history_view(self, request, object_id, extra_context=None):
         # simple-history looks the object up as given: "1²" is a ValueError, a 500. The
         # admin's own lookup says "no such object" for anything that is not one.
@@ -208,9 +250,17 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         relations = editing.inline_relations(self)
+        records = editing.row_records(obj, relations)[:200]
+        models_by_name = {model._meta.model_name: model for model, _fk in relations}
+        for record in records:
+            if self._may_undo(request, obj, models_by_name[record.row]):
+                record.undo_url = reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_undo_row",
+                    args=[obj.pk, record.row, record.history_id],
+                )
         extra_context = {
             **(extra_context or {}),
-            "row_records": editing.row_records(obj, relations)[:200],
+            "row_records": records,
             "row_kinds": [str(model._meta.verbose_name_plural) for model, _fk in relations],
         }
         return super().history_view(request, object_id, extra_context)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from django.core import serializers
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.translator import NotRegistered, translator
@@ -79,6 +79,9 @@ class Record:
     kind: str  # "added", "changed", "deleted"
     what: str  # the row, as an admin names it
     changes: list[Change] = field(default_factory=list)
+    row: str = ""  # the row's model name, for an inline row's record
+    history_id: int | None = None
+    undo_url: str = ""  # set by the admin for those who may undo it
 
 
 def label(model_field: models.Field) -> str:
@@ -186,6 +189,7 @@ def row_records(obj, relations, *, since: datetime | None = None) -> list[Record
         for record in history:
             item = _as_record(record, model, skip=(fk,))
             item.what = f"{kind}: {item.what}"
+            item.row, item.history_id = model._meta.model_name, record.history_id
             found.append(item)
     return sorted(found, key=lambda r: r.when, reverse=True)
 
@@ -194,6 +198,39 @@ def object_records(obj, *, since: datetime) -> list[Record]:
     """The object's own saved changes since ``since``, newest first (not its creation)."""
     history = obj.history.filter(history_date__gt=since).select_related("history_user")
     return [r for r in (_as_record(record, type(obj)) for record in history) if r.changes]
+
+
+class UndoRefused(Exception):
+    """The row cannot be put back (another row now holds its place)."""
+
+
+def undo_row(model, fk: str, parent_pk, history_id: int, *, by) -> None:
+    """Undo one saved change of an inline row of the object ``parent_pk``: a change goes
+    back to the values before it, an added row is removed, a deleted one comes back.
+    The undo is recorded like any edit. LookupError if no such change of that object."""
+    record = model.history.filter(history_id=history_id, **{f"{fk}_id": parent_pk}).first()
+    if record is None:
+        raise LookupError(history_id)
+    try:
+        with transaction.atomic():
+            if record.history_type == "+":
+                row = model._default_manager.filter(pk=record.id).first()
+                if row is not None:
+                    row._history_user = by
+                    row.delete()
+                return
+            source = record.prev_record if record.history_type == "~" else record
+            if source is None:
+                raise LookupError(history_id)
+            row = source.instance
+            row._history_user = by
+            row.save()
+    except IntegrityError as error:
+        raise UndoRefused(
+            _(
+                "It cannot be put back: another row of this one now takes its place. Edit the rows on the form."
+            )
+        ) from error
 
 
 # --- Edit stamps -------------------------------------------------------------------------
