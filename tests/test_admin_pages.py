@@ -147,7 +147,9 @@ def test_republishing_an_earlier_revision_makes_it_the_newest(admin_client, seed
     Cause.objects.filter(slug="network-problem").update(prior=3)
     admin_client.post(reverse("admin:wizard_publish"), {"note": "tune"})
     tuned = KnowledgeRevision.objects.latest()
-    response = admin_client.post(reverse("admin:wizard_republish", args=[seeded.number]))
+    url = reverse("admin:wizard_republish", args=[seeded.number])
+    stamp = admin_client.get(url).context["stamp"]  # confirmed on its page first
+    response = admin_client.post(url, {"stamp": stamp})
     assert response.status_code == 302
     newest = KnowledgeRevision.objects.latest()
     assert newest.number == tuned.number + 1
@@ -228,23 +230,33 @@ CUSTOM_PAGES = {
     "wizard_preview": ("get", ("view_cause",), 200),
     "wizard_cause_simulate": ("get", ("view_cause",), 200),
     "wizard_revision": ("get", ("view_knowledgerevision",), 200),
-    "wizard_republish": ("post", ("publish_knowledge",), 302),  # done: back to the list
+    "wizard_republish": ("get", ("publish_knowledge",), 200),  # the confirmation first
     "wizard_markdown_preview": ("post", ("change_solution",), 200),
     "wizard_learning": ("get", ("change_cause", "change_evidence"), 200),
     "wizard_export": ("get", ("view_cause",), 200),
     "wizard_import": ("get", ("change_cause",), 200),
+    "wizard_cause_undo_row": ("post", ("change_cause", "change_evidence"), 302),  # back to the history
 }
 
 
 def request_page(client, name: str, seeded):
     method, _perms, _status = CUSTOM_PAGES[name]
     args = {
-        "wizard_cause_simulate": [Cause.objects.get(slug="missing-auth-code").pk],
-        "wizard_revision": [seeded.number],
-        "wizard_republish": [seeded.number],
-    }.get(name, [])
+        "wizard_cause_simulate": lambda: [Cause.objects.get(slug="missing-auth-code").pk],
+        "wizard_revision": lambda: [seeded.number],
+        "wizard_republish": lambda: [seeded.number],
+        "wizard_cause_undo_row": _a_strength_change,
+    }.get(name, list)()
     data = {"steps": "1. Restart"} if name == "wizard_markdown_preview" else None
     return getattr(client, method)(reverse(f"admin:{name}", args=args), data)
+
+
+def _a_strength_change() -> list:
+    """A cause, and a saved change of one of its strengths, to undo."""
+    evidence = Evidence.objects.first()
+    evidence.likelihood = Strength.RARELY
+    evidence.save()
+    return [evidence.cause_id, "evidence", evidence.history.first().history_id]
 
 
 def staff_with(django_user_model, codenames):

@@ -350,6 +350,8 @@ def test_agents_work_tickets_open_in_progress_closed(agent_client, agent, client
         ticket.refresh_from_db()
         assert ticket.status == status
     assert agent_client.post(url, {"status": "bogus"}).status_code == 400
+    bogus = agent_client.post(url, {"status": "bogus"}, **HTMX)  # the address stays the ticket's
+    assert bogus["HX-Replace-Url"] == reverse("wizard:agent-ticket", args=[ticket.reference])
     assert diagnosis.events.filter(kind=CaseEvent.Kind.TICKET, actor=agent).count() == 2
     home = agent_client.get(reverse("wizard:agent-home")).content.decode()
     assert f'data-ticket="{ticket.reference}"' not in home  # closed tickets leave the queue
@@ -368,3 +370,43 @@ def test_tried_not_fixed_in_the_console_moves_on_to_the_next_steps(agent_client)
     assert diagnosis.tried == [first] and diagnosis.is_fixed is False
     shown = [s["slug"] for s in console(agent_client, diagnosis).context["result"].solutions]
     assert first not in shown and shown
+
+
+def test_an_error_shown_in_place_keeps_the_case_address_and_what_was_typed(agent_client):
+    diagnosis = start_case(agent_client)
+    url = reverse("wizard:agent-outcome", args=[diagnosis.code])
+    response = agent_client.post(url, {"kind": "resolved", "notes": "x" * 6000}, **HTMX)
+    assert response.status_code == 400
+    assert response["HX-Replace-Url"] == reverse("wizard:agent-case", args=[diagnosis.code])
+    assert "x" * 6000 in response.content.decode()  # too long to save, but not lost
+    response = agent_client.post(url, {"kind": "resolved", "notes": "restarted twice"}, **HTMX)
+    assert response.status_code == 400
+    diagnosis.refresh_from_db()
+    assert diagnosis.notes == "restarted twice"
+
+
+def test_after_show_results_now_the_agent_can_change_an_answer_or_continue(agent_client):
+    diagnosis = start_case(agent_client)
+    answer(agent_client, diagnosis, 0)
+    agent_client.post(reverse("wizard:agent-finish", args=[diagnosis.code]))
+    back = agent_client.get(reverse("wizard:agent-case", args=[diagnosis.code]) + "?step=1")
+    assert back.context["question"] is not None and back.context["previous"]
+    result = console(agent_client, diagnosis)
+    assert result.context["question"] is None and result.context["can_continue"]
+    response = agent_client.post(reverse("wizard:agent-more", args=[diagnosis.code]), {"resume": "1"})
+    assert response.status_code == 303
+    diagnosis.refresh_from_db()
+    assert diagnosis.status == Diagnosis.Status.IN_PROGRESS
+    assert console(agent_client, diagnosis).context["number"] == 2
+
+
+@pytest.mark.parametrize(
+    "action", ["agent-answer", "agent-finish", "agent-more", "agent-outcome", "agent-notes"]
+)
+def test_a_console_form_address_opened_with_get_shows_the_case(agent_client, action):
+    diagnosis = start_case(agent_client)
+    args = [diagnosis.code, 1] if action == "agent-answer" else [diagnosis.code]
+    response = agent_client.get(reverse(f"wizard:{action}", args=args))
+    assert response.status_code == 303
+    assert response["Location"] == reverse("wizard:agent-case", args=[diagnosis.code])
+    assert agent_client.put(reverse(f"wizard:{action}", args=args)).status_code == 405

@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Count, Q
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.templatetags.static import static
 from django.urls import path, reverse
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop, ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import embed, webhooks
+from . import editing, embed, webhooks
 from .content import field_name
 from .forms import AdminLoginForm, SolutionAdminForm
 from .knowledge import LANGUAGES
@@ -72,11 +72,131 @@ def yes_no(value: bool) -> str:
     return format_html('<img src="{}" alt="{}">', icon, _("yes") if value else _("no"))
 
 
+MAX_ID = 2**63 - 1  # the largest primary key a database column holds
+
+
+def _one_line_breaks(to_python):
+    """A browser sends a textarea's line breaks as CRLF; stored text has LF. Unchanged
+    text must compare equal, or every save rewrites (and logs) every multi-line field."""
+
+    def wrapper(value):
+        value = to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+    return wrapper
+
+
+class StampField(forms.CharField):
+    """The hidden edit stamp (wizard/editing.py): never a change to the object."""
+
+    widget = forms.HiddenInput
+
+    def has_changed(self, initial, data) -> bool:
+        return False
+
+
+class ContentForm(forms.ModelForm):
+    """A content change form that knows what it was opened on: a save over someone
+    else's save since is refused, with what they changed and this admin's input kept."""
+
+    edit_stamp = StampField(required=False)
+    relations: list = []  # the admin's inline (model, foreign key) pairs
+    conflict: list | None = None  # what was saved meanwhile, once a save was refused
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for form_field in self.fields.values():
+            if isinstance(form_field, forms.CharField) and not isinstance(form_field, StampField):
+                form_field.to_python = _one_line_breaks(form_field.to_python)
+        if self.instance.pk is not None:
+            self.fields["edit_stamp"].initial = editing.issue(self.instance, self.relations)
+
+    def clean(self):
+        cleaned = super().clean()
+        sent = self.data.get(self.add_prefix("edit_stamp"), "")
+        if self.instance.pk is None or not sent:
+            return cleaned
+        digest, since = editing.read(sent)
+        current = editing.issue(self.instance, self.relations)
+        if digest == current.partition(":")[0]:
+            return cleaned
+        records = []
+        self.data = self.data.copy()
+        if since is not None:
+            records = editing.object_records(self.instance, since=since)
+            records += editing.row_records(self.instance, self.relations, since=since)
+            self._take_untouched(since)
+        self.conflict = records
+        # Saving again, having seen this, saves this admin's version on purpose.
+        self.data[self.add_prefix("edit_stamp")] = current
+        raise forms.ValidationError(
+            _(
+                "Someone else saved this while you were editing it, so your changes are not saved yet. "
+                "What they changed is listed above the form; the fields you did not touch now show "
+                "their values, and everything you typed is kept. Check it and save again."
+            ),
+            code="conflict",
+        )
+
+    def _take_untouched(self, since) -> None:
+        """Fields this admin left as they were when the page opened take the values
+        saved since; fields both changed keep this admin's input."""
+        then = (
+            self.instance.history.as_of(since)
+            if self.instance.history.filter(history_date__lte=since).exists()
+            else None
+        )
+        if then is None:
+            return
+        now = type(self.instance)._default_manager.get(pk=self.instance.pk)
+        for model_field in editing.compared_fields(type(self.instance)):
+            name = model_field.name
+            if name not in self.fields or name not in self.cleaned_data:
+                continue
+            old, new = model_field.value_from_object(then), model_field.value_from_object(now)
+            mine = self.cleaned_data[name]
+            mine = mine.pk if isinstance(mine, models.Model) else mine
+            if old == new or mine != old:
+                continue
+            key = self.add_prefix(name)
+            if isinstance(new, bool):
+                if new:
+                    self.data[key] = "on"
+                else:
+                    self.data.pop(key, None)
+            else:
+                self.data[key] = "" if new is None else str(new)
+
+
 class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
-    """Bilingual fields side by side, with history and revert, and "Save as new" to copy."""
+    """Bilingual fields side by side, with history and revert, and "Save as new" to copy;
+    saves that would overwrite another admin's are refused (wizard/editing.py)."""
 
     save_as = True
     save_as_continue = True
+    form = ContentForm
+    object_history_template = "admin/wizard/object_history.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # An admin with a form of its own (a solution's checks) still gets the stamp.
+        base = kwargs.pop("form", self.form)
+        if not issubclass(base, ContentForm):
+            base = type(base.__name__, (ContentForm, base), {})
+        form = super().get_form(request, obj, change=change, form=base, **kwargs)
+        form.relations = editing.inline_relations(self)
+        return form
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and not any(
+            "edit_stamp" in options.get("fields", ()) for _name, options in fieldsets
+        ):
+            name, options = fieldsets[0]
+            fieldsets = [(name, {**options, "fields": (*options["fields"], "edit_stamp")}), *fieldsets[1:]]
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return tuple(name for name in super().get_readonly_fields(request, obj) if name != "edit_stamp")
 
     @admin.display(description=_("ready to publish"), ordering="is_published")
     def ready(self, obj) -> str:
@@ -90,7 +210,29 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
             kept = type(obj).objects.filter(pk=original).values_list("order", flat=True).first()
             if obj.order == kept:
                 obj.order = None
-        super().save_model(request, obj, form, change)
+        # Only rows changed (a strength, a solution link, an option): their own history
+        # says so, and the object gets no empty "changed" record of its own.
+        if change and not editing.differs_from_stored(obj):
+            obj.skip_history_when_saving = True
+        try:
+            super().save_model(request, obj, form, change)
+        finally:
+            obj.__dict__.pop("skip_history_when_saving", None)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        # Leave out the language mirror (see wizard/editing.py): it changes with the page's language.
+        previous = None
+        skipped = editing.untranslated_originals(self.model)
+        for current in historical_records:
+            if previous is not None:
+                delta = editing.meaningful(
+                    previous.diff_against(
+                        current, excluded_fields=skipped, foreign_keys_are_objs=foreign_keys_are_objs
+                    )
+                )
+                helper = self.get_historical_record_context_helper(request, previous)
+                previous.history_delta_changes = helper.context_for_delta_changes(delta)
+            previous = current
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         # simple-history shows an old version to whoever may view the object, and saves
@@ -99,11 +241,64 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
             raise PermissionDenied
         return super().history_form_view(request, object_id, version_id, extra_context)
 
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_undo_row"
+        undo = path(
+            "<path:object_id>/history/<str:row>/<int:history_id>/undo/",
+            self.admin_site.admin_view(self.undo_row_view),
+            name=name,
+        )
+        return [undo, *super().get_urls()]
+
+    def undo_row_view(self, request, object_id, row, history_id):
+        """Undo one change of an inline row (a strength, a solution link, an option) from
+        the history page, which lists them (wizard/editing.py)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        relations = {model._meta.model_name: (model, fk) for model, fk in editing.inline_relations(self)}
+        if row not in relations or history_id > MAX_ID:
+            raise Http404
+        model, fk = relations[row]
+        if not self._may_undo(request, obj, model):
+            raise PermissionDenied
+        try:
+            editing.undo_row(model, fk, obj.pk, history_id, by=request.user)
+        except LookupError:
+            raise Http404 from None
+        except editing.UndoRefused as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The change was undone. Check the history, then publish."))
+        return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_history", args=[obj.pk]))
+
+    def _may_undo(self, request, obj, model) -> bool:
+        return self.has_change_permission(request, obj) and request.user.has_perm(
+            f"{model._meta.app_label}.change_{model._meta.model_name}"
+        )
+
     def history_view(self, request, object_id, extra_context=None):
         # simple-history looks the object up as given: "1²" is a ValueError, a 500. The
         # admin's own lookup says "no such object" for anything that is not one.
-        if self.get_object(request, unquote(object_id)) is None:
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        relations = editing.inline_relations(self)
+        records = editing.row_records(obj, relations)[:200]
+        models_by_name = {model._meta.model_name: model for model, _fk in relations}
+        for record in records:
+            if self._may_undo(request, obj, models_by_name[record.row]):
+                record.undo_url = reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_undo_row",
+                    args=[obj.pk, record.row, record.history_id],
+                )
+        extra_context = {
+            **(extra_context or {}),
+            "row_records": records,
+            "row_kinds": [str(model._meta.verbose_name_plural) for model, _fk in relations],
+        }
         return super().history_view(request, object_id, extra_context)
 
 

@@ -29,6 +29,7 @@ urlpatterns = [
     path("agent/case/<str:code>/", agent.console, name="agent-case"),
     path("agent/case/<str:code>/answer/<int:number>/", agent.answer, name="agent-answer"),
     path("agent/case/<str:code>/finish/", agent.finish, name="agent-finish"),
+    path("agent/case/<str:code>/more/", agent.ask_more, name="agent-more"),
     path("agent/case/<str:code>/notes/", agent.notes, name="agent-notes"),
     path("agent/case/<str:code>/describe/", agent.describe, name="agent-describe"),
     path("agent/case/<str:code>/facts/", agent.confirm_facts, name="agent-facts"),

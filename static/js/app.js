@@ -56,8 +56,9 @@
   }
 
   // The agent console answers from the keyboard: digits pick an answer, Backspace goes
-  // back, R shows results. Never while typing in a field. A key pressed while a step is
-  // still being swapped in waits for it, so fast typists never hit a stale button.
+  // back, R shows results, C takes the questions up again after them. Never while typing
+  // in a field. A key pressed while a step is still being swapped in waits for it, so
+  // fast typists never hit a stale button.
   var swapping = false;
   var pendingKey = null;
 
@@ -65,6 +66,7 @@
     if (/^[1-9]$/.test(key)) return console_.querySelector('[data-key="' + key + '"]');
     if (key === "Backspace") return console_.querySelector('[data-action="back"]');
     if (key === "r" || key === "R") return console_.querySelector('[data-action="results"]');
+    if (key === "c" || key === "C") return console_.querySelector('[data-action="continue"]');
     return null;
   }
 

@@ -10,6 +10,8 @@ render.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import zlib
 
@@ -23,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import flow, interchange, publishing, review
 from .. import learning as learn
@@ -222,17 +224,42 @@ def revision(request: HttpRequest, number: int) -> HttpResponse:
     return TemplateResponse(request, "admin/wizard/revision.html", context)
 
 
+def _drafts_stamp(latest: KnowledgeRevision | None) -> str:
+    """What a republish confirmation was shown for: the latest revision and the drafts.
+    A confirmation sent back with another stamp was shown before someone changed them."""
+    content = json.dumps(compile_payload(), sort_keys=True, ensure_ascii=False, default=str)
+    number = latest.number if latest else 0
+    return hashlib.sha256(f"{number}:{content}".encode()).hexdigest()[:32]
+
+
 @permission_required("wizard.publish_knowledge", raise_exception=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def republish(request: HttpRequest, number: int) -> HttpResponse:
-    """Publish an earlier revision's content again, as the newest revision."""
+    """Publish an earlier revision's content again, as the newest revision: first a
+    confirmation that lists the unpublished edits it discards (another admin's, maybe)
+    and what goes live; the POST from that page (with its stamp) does it."""
     old = get_object_or_404(KnowledgeRevision, number=number)
-    new = publishing.republish(old, request.user)
-    messages.success(
+    latest = KnowledgeRevision.objects.order_by("-number").first()
+    stamp = _drafts_stamp(latest)
+    sent = request.POST.get("stamp", "")
+    if request.method == "POST" and sent == stamp:
+        new = publishing.republish(old, request.user)
+        messages.success(
+            request,
+            _("Revision %(old)s is live again as revision %(new)s.") % {"old": old.number, "new": new.number},
+        )
+        return HttpResponseRedirect(reverse("admin:wizard_knowledgerevision_changelist"))
+    context = _context(
         request,
-        _("Revision %(old)s is live again as revision %(new)s.") % {"old": old.number, "new": new.number},
+        _("Republish revision %(number)s?") % {"number": old.number},
+        revision=old,
+        latest=latest,
+        stamp=stamp,
+        is_stale=bool(sent),
+        discarded=publishing.unpublished_changes(),
+        published=review.differences(latest.payload, old.payload) if latest else [],
     )
-    return HttpResponseRedirect(reverse("admin:wizard_knowledgerevision_changelist"))
+    return TemplateResponse(request, "admin/wizard/republish.html", context, status=409 if sent else 200)
 
 
 @permission_required("wizard.change_solution", raise_exception=True)

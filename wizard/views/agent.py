@@ -13,7 +13,7 @@ from functools import wraps
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseForbidden, HttpResponseNotAllowed
 from django.shortcuts import render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -35,6 +35,7 @@ from ..forms import (
 )
 from ..knowledge import UNSURE, get_snapshot, latest_revision_number, text
 from ..models import Diagnosis, Ticket
+from ..position import Limits
 from ..ratelimit import agent_lookups, count_miss, lookup_wait, minutes
 from ..roles import is_agent
 from . import intake
@@ -97,6 +98,38 @@ def with_case(view):
             _missed(request, could_be_case_code(code))
             return _not_found(request, code)
         return view(request, diagnosis, *args, **kwargs)
+
+    return wrapper
+
+
+def case_form(view):
+    """A console form's POST-only address, opened with GET (an address bar left there by
+    a page without JavaScript, a bookmark, an old history entry), shows the case: never
+    a bare 405."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, diagnosis: Diagnosis, *args, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return see_other(_console_url(diagnosis))
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return view(request, diagnosis, *args, **kwargs)
+
+    return wrapper
+
+
+def stays_on_case(view):
+    """A console form answered in place (an error, the caller's words understood) leaves
+    the case page's address in the address bar, not the POST-only one it was sent to:
+    a reload or a bookmark then shows the case instead of a 405. A redirect needs
+    nothing: htmx follows it and shows where it led."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, diagnosis: Diagnosis, *args, **kwargs) -> HttpResponse:
+        response = view(request, diagnosis, *args, **kwargs)
+        if request.htmx and not 300 <= response.status_code < 400 and "HX-Replace-Url" not in response:
+            response["HX-Replace-Url"] = _console_url(diagnosis)
+        return response
 
     return wrapper
 
@@ -216,6 +249,7 @@ def _console(
     number: int | None = None,
     error: str = "",
     status: int = 200,
+    notes: str | None = None,
 ) -> HttpResponse:
     """The whole case on one page, from one engine run: the question at step ``number``
     (the next one by default), why it is asked, the live ranking, the timeline, notes,
@@ -226,9 +260,13 @@ def _console(
     position = diagnoses.position(diagnosis, snapshot)
     given = position.replies
     number = len(given) + 1 if number is None else max(1, min(number, len(given) + 1))
-    # An answered step shows the question it asked; the next one, the engine's choice.
+    # An answered step shows the question it asked, to change it, while the questions
+    # may still move (after "show results now" too); the next step, the engine's choice.
+    is_changeable = diagnosis.status in (Diagnosis.Status.IN_PROGRESS, Diagnosis.Status.DIAGNOSED)
+    if not is_changeable:
+        number = len(given) + 1
     q = snapshot.question_index.get(given[number - 1].question) if number <= len(given) else position.question
-    is_finished = (position.is_finished and number > len(given)) or not diagnosis.is_open
+    is_finished = number > len(given) and (position.is_finished or not diagnosis.is_open)
     question = None if is_finished or q is None else flow.question_view(snapshot, q, lang)
     outcome = flow.result(snapshot, position, lang, for_agent=True)
     timeline = flow.transcript(
@@ -251,14 +289,24 @@ def _console(
         "events": diagnosis.events.select_related("actor"),
         "result": outcome,
         "is_finished": position.is_finished or not diagnosis.is_open,
-        "notes_form": NotesForm(initial={"notes": diagnosis.notes}),
+        "is_changeable": is_changeable,
+        # Stopped early ("show results now"), or confident but more questions could help.
+        "can_continue": is_changeable and position.stop == "early",
+        "can_ask_more": is_changeable
+        and position.stop != "early"
+        and position.could_continue(Limits.for_case(extended=True)),
+        "notes_form": NotesForm(initial={"notes": diagnosis.notes if notes is None else notes}),
         "describe_form": DescriptionForm(),
         "outcome_form": OutcomeForm(solutions=[(s["slug"], s["title"]) for s in outcome.solutions]),
         "summary": flow.case_summary(diagnosis, snapshot, position, lang, rows=rows),
         "error": error,
         "hazards": flow.hazard_warnings(snapshot, given, lang),
     }
-    return page(request, "agent/console.html", context, status=status)
+    response = page(request, "agent/console.html", context, status=status)
+    if request.method == "POST":  # an error shown in place: the address is the step's page
+        step = f"?step={number}" if number <= len(given) else ""
+        response["HX-Replace-Url"] = _console_url(diagnosis) + step
+    return response
 
 
 @require_GET
@@ -268,15 +316,28 @@ def console(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return _console(request, diagnosis, number=small_number(request.GET.get("step", "")))
 
 
-@require_POST
+def _save_typed_notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> str:
+    """Typed notes travel with the console's forms (answers, outcome, show results), so
+    none are lost when the page changes before they saved by themselves. The error, if
+    they cannot be saved."""
+    if "notes" not in request.POST:
+        return ""
+    notes = NotesForm(request.POST)
+    if not notes.is_valid():
+        return _notes_error(notes)
+    diagnoses.save_notes(diagnosis, notes.cleaned_data["notes"], request.user)
+    return ""
+
+
 @agent_required
 @with_case
+@stays_on_case
+@case_form
 def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpResponse:
-    if "notes" in request.POST:  # typed notes travel with the answer, so none are lost
-        notes = NotesForm(request.POST)
-        if not notes.is_valid():
-            return _console(request, diagnosis, number=number, error=_notes_error(notes), status=400)
-        diagnoses.save_notes(diagnosis, notes.cleaned_data["notes"], request.user)
+    if error := _save_typed_notes(request, diagnosis):
+        return _console(
+            request, diagnosis, number=number, error=error, status=400, notes=request.POST["notes"]
+        )
     form = AnswerForm(request.POST)
     verdict = Verdict.NOT_CURRENT
     if form.is_valid():
@@ -299,31 +360,49 @@ def answer(request: HtmxHttpRequest, diagnosis: Diagnosis, number: int) -> HttpR
     return see_other(_console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @with_case
+@stays_on_case
+@case_form
 def finish(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    if error := _save_typed_notes(request, diagnosis):
+        return _console(request, diagnosis, error=error, status=400, notes=request.POST["notes"])
     diagnoses.finish(diagnosis)
     return see_other(_console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @with_case
+@stays_on_case
+@case_form
+def ask_more(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    """Take the questions up again: after "show results now" (``resume``), or past the
+    usual confidence for a few more. Either way the console shows the next question."""
+    if error := _save_typed_notes(request, diagnosis):
+        return _console(request, diagnosis, error=error, status=400, notes=request.POST["notes"])
+    diagnoses.ask_more(diagnosis, extended=request.POST.get("resume") != "1")
+    return see_other(_console_url(diagnosis))
+
+
+@agent_required
+@with_case
+@stays_on_case
+@case_form
 def describe(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return intake.agent_describe(request, diagnosis)
 
 
-@require_POST
 @agent_required
 @with_case
+@stays_on_case
+@case_form
 def confirm_facts(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     return intake.agent_confirm(request, diagnosis, _console_url(diagnosis))
 
 
-@require_POST
 @agent_required
 @with_case
+@case_form
 def notes(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
     form = NotesForm(request.POST)
     if not form.is_valid():
@@ -339,10 +418,14 @@ def _notes_error(form: NotesForm) -> str:
     return " ".join(form.errors["notes"])
 
 
-@require_POST
 @agent_required
 @with_case
+@stays_on_case
+@case_form
 def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
+    typed = request.POST.get("notes")
+    if error := _save_typed_notes(request, diagnosis):
+        return _console(request, diagnosis, error=error, status=400, notes=typed)
     snapshot = get_snapshot(diagnosis.revision_id)
     steps = [(s["slug"], text(s["title"], language())) for s in snapshot.solutions]
     form = OutcomeForm(request.POST, solutions=steps)
@@ -352,6 +435,7 @@ def outcome(request: HtmxHttpRequest, diagnosis: Diagnosis) -> HttpResponse:
             diagnosis,
             error=" ".join(form.errors.get("__all__", [])) or _("Choose an outcome."),
             status=400,
+            notes=typed,
         )
     diagnoses.record_outcome(
         diagnosis, form.cleaned_data["kind"], solution=form.cleaned_data["solution"], by=request.user
@@ -415,7 +499,9 @@ def ticket_status(request: HtmxHttpRequest, found: Ticket) -> HttpResponse:
     status = request.POST.get("status", "")
     if status not in Ticket.Status.values:
         context = {**_ticket_context(found), "error": _("Choose a status.")}
-        return page(request, "agent/ticket.html", context, status=400)
+        response = page(request, "agent/ticket.html", context, status=400)
+        response["HX-Replace-Url"] = reverse("wizard:agent-ticket", args=[found.reference])  # not the POST's
+        return response
     diagnoses.set_ticket_status(found, status, request.user)
     return see_other(reverse("wizard:agent-ticket", args=[found.reference]))
 
