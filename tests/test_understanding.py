@@ -225,6 +225,28 @@ def test_a_question_or_a_guess_is_no_fact(book):
     assert read(book, "网络正常吗?") == {}
 
 
+def test_a_guess_before_a_phrase_is_no_fact_wherever_it_stands_in_the_clause(book):
+    # "会不会是网络的问题": the merchant wonders; the wizard asks instead.
+    assert read(book, "会不会是网络的问题?") == {}
+    assert read(book, "可能是升级的时候断电了") == {}
+    assert read(book, "估计是进水了") == {}
+    assert read(book, "I guess the battery is swollen") == {}
+    # ...and only what follows the guess: the card still cannot be read.
+    assert read(book, "刷不了卡可能是网络问题") == {"pay-card-read-fail": "present"}
+
+
+def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
+    assert read(book, "是网络问题吗?") == {}
+    assert read(book, "进水了吗") == {}
+    assert read(book, "Is the battery swollen?") == {}
+    assert read(book, "Did the update fail?") == {}
+    # A question about something else, a "why" question or a statement with a question
+    # mark still states the symptom.
+    assert read(book, "开不了机了还能修吗") == {"boot-no-power": "present"}
+    assert read(book, "为什么一直重启?") == {"boot-loop": "present"}
+    assert read(book, "can't read the card?") == {"pay-card-read-fail": "present"}
+
+
 # --- "Works fine" statements
 
 
@@ -315,6 +337,30 @@ def test_fullwidth_letters_and_punctuation_are_read_like_plain_ones(book):
         "network-no-signal": "absent",
         "pay-other-message": "absent",
     }
+
+
+def test_traditional_characters_and_words_read_like_simplified_ones(book):
+    assert read(book, "機器開不了機") == {"boot-no-power": "present"}
+    assert read(book, "刷卡時一直顯示通訊失敗")["pay-comm-failed"] == "present"
+    assert read(book, "螢幕碎了") == {"screen-cracked-garbled": "present"}
+    assert read(book, "收款程式一直當機")["pay-app-crash"] == "present"
+
+
+def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
+    assert read(book, "一直重起") == {"boot-loop": "present"}
+    assert read(book, "升极以后读不了咔") == {"pay-card-read-fail": "present"}
+    assert read(book, "收款软件老是闪腿") == {"pay-app-crash": "present"}
+    assert read(book, "授权吗在哪里找") == {"no-auth-code-at-hand": "present"}
+    # "吗" is a typo only where a question cannot be: "要授权吗?" asks.
+    assert read(book, "要授权吗?") == {}
+    assert understanding.normalise("咔嚓一声") == "咔嚓一声"
+
+
+def test_chat_spellings_and_irregular_verbs_read_like_the_words_they_stand_for(book):
+    assert read(book, "it restarts over and over thru the day") == {"boot-loop": "present"}
+    assert read(book, "idk why it won't turn on") == {"boot-no-power": "present"}
+    assert read(book, "the app froze") == read(book, "the app freezes") == {"pay-app-crash": "present"}
+    assert read(book, "the screen broke") == {"screen-cracked-garbled": "present"}
 
 
 def test_only_the_start_of_a_very_long_text_is_read(book):

@@ -51,6 +51,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Levenshtein
 
+from .hanzi_variants import T2S
+
 # jieba logs its dictionary loading at DEBUG to its own stderr handler.
 jieba.setLogLevel(logging.WARNING)
 
@@ -80,6 +82,19 @@ UNSURE_AFTER_NEGATOR = wordset("确定 清楚 sure certain")
 KNOW_AFTER_NEGATOR = wordset("知道 懂 know")
 # A phrase after one of these is a question or a guess, not a statement: no fact.
 UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如果 要是 假如 whether maybe perhaps if")
+# A guess: every phrase after one of these in its clause is the merchant wondering, not
+# telling ("可能是升级的时候断电了", "I guess the battery is swollen"); what comes before it
+# still counts ("刷不了卡可能是网络问题": the card cannot be read).
+GUESSES = wordset(
+    "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 "
+    "maybe perhaps probably possibly might guess suspect wonder"
+)
+# A yes/no question in English starts with one of these and ends with "?" ("Is the battery
+# swollen?", "Did the update fail?"); "can't read the card?" is a statement all the same.
+ASKING = wordset("is are was were do does did can could should will would has have had")
+# In Chinese, "吗" asks about the phrase right before it ("进水了吗") or after "是" ("是网络
+# 问题吗"), not about another matter ("开不了机了还能修吗": it does not turn on).
+IS_IT = wordset("是")
 # How far back a negator reaches: Chinese puts it right before the verb ("没装过"), but a
 # few words may stand between ("没有人动过设置"); English a little further ("did not see
 # any error" → "not see error").
@@ -145,6 +160,59 @@ CONTRACTIONS = {
     "wont": ("will", "not"),
     "ain't": ("is", "not"),
 }
+# Chat spellings, read as the words they stand for.
+SHORTHAND = {
+    "thru": ("through",),
+    "tho": ("though",),
+    "pls": ("please",),
+    "plz": ("please",),
+    "u": ("you",),
+    "ur": ("your",),
+    "cuz": ("because",),
+    "coz": ("because",),
+    "bc": ("because",),
+    "b4": ("before",),
+    "msg": ("message",),
+    "idk": ("i", "do", "not", "know"),
+    "dunno": ("do", "not", "know"),
+}
+# Irregular English verbs, so that "the fees didn't go up" reads like "the fees went up".
+IRREGULAR = {
+    "went": "go",
+    "gone": "go",
+    "goes": "go",
+    "broke": "break",
+    "broken": "break",
+    "fell": "fall",
+    "fallen": "fall",
+    "froze": "freeze",
+    "frozen": "freeze",
+    "got": "get",
+    "gotten": "get",
+    "took": "take",
+    "taken": "take",
+    "came": "come",
+    "shown": "show",
+    "ran": "run",
+    "told": "tell",
+    "said": "say",
+    "says": "say",
+    "sent": "send",
+    "bought": "buy",
+    "paid": "pay",
+    "kept": "keep",
+    "lost": "lose",
+    "died": "die",
+    "dies": "die",
+    "dying": "die",
+    "shut": "shut",
+    "spilt": "spill",
+    "rang": "ring",
+    "hung": "hang",
+    "gave": "give",
+    "given": "give",
+    "stuck": "stuck",
+}
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
 
 # The English words above are never stemmed (see ``stem``).
@@ -155,6 +223,8 @@ PROTECTED = frozenset().union(
     KNOW_AFTER_NEGATOR,
     UNSURE,
     BARRIERS,
+    GUESSES,
+    ASKING,
     COORDINATORS,
     CONTRASTS,
     FILLERS,
@@ -169,7 +239,7 @@ PROTECTED = frozenset().union(
 # is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
 VOCABULARY_WORDS = frozenset(
     word
-    for group in (NEGATORS, UNSURE, BARRIERS, COORDINATORS, CONTRASTS, FILLERS, FINE, FINE_LEADS)
+    for group in (NEGATORS, UNSURE, GUESSES, BARRIERS, COORDINATORS, CONTRASTS, FILLERS, FINE, FINE_LEADS)
     for word in group
     if len(word) > 1 and "\u4e00" <= word[0] <= "\u9fff"
 )
@@ -180,6 +250,61 @@ _RUN = re.compile(
     r"|(?P<coord>[、/&+])"
     r"|(?P<stop>[.!?;:。…\n|~,]+)"
 )
+# Words merchants write another way, each replaced by the way the phrases write it, of
+# the same length (offsets into the text stay right): traditional and Taiwanese words,
+# and what a pinyin keyboard gives for a near sound ("升极" for "升级", "闪推" for "闪退").
+_VARIANTS = {
+    "萤幕": "屏幕",
+    "荧幕": "屏幕",
+    "当机": "死机",
+    "网路": "网络",
+    "讯号": "信号",
+    "软体": "软件",
+    "硬体": "硬件",
+    "程式": "程序",
+    "支援": "支持",
+    "伺服器": "服务器",
+    "连线": "连接",
+    "触控": "触摸",
+    "帐号": "账号",
+    "帐户": "账户",
+    "到帐": "到账",
+    "对帐": "对账",
+    "帐单": "账单",
+    "升极": "升级",
+    "生级": "升级",
+    "升及": "升级",
+    "闪推": "闪退",
+    "闪腿": "闪退",
+    "通迅": "通讯",
+    "通汛": "通讯",
+    "重起": "重启",
+    "受权": "授权",
+    "授权玛": "授权码",
+    "死鸡": "死机",
+    "黑平": "黑屏",
+    "白平": "白屏",
+    "卡吨": "卡顿",
+    "鼓胞": "鼓包",
+    "乱马": "乱码",
+    "费律": "费率",
+    "手序费": "手续费",
+    "手须费": "手续费",
+    "兼融": "兼容",
+    "网落": "网络",
+    "路由气": "路由器",
+    "序列好": "序列号",
+    "咭": "卡",  # "刷咭", "信用咭": a card, in Hong Kong
+}
+# ...and those that are a typo only where they stand: "咔" for "卡" next to swiping or
+# reading ("读不了咔"), "吗" for "码" after "enter" or before more words ("请输入授权吗",
+# "授权吗是什么"); but "要授权吗?" asks.
+_CONTEXT_VARIANTS = (
+    (re.compile(r"(?:(?<=[刷读插])|(?<=不了))咔|咔(?=[刷槽片])"), "卡"),
+    (re.compile(r"(?:(?<=输入)|(?<=输)|(?<=填))(授权|激活)吗|(授权|激活)吗(?=[\u4e00-\u9fff])"), None),
+)
+_VARIANT = re.compile("|".join(sorted(map(re.escape, _VARIANTS), key=len, reverse=True)))
+assert all(len(a) == len(b) for a, b in _VARIANTS.items())
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
@@ -218,6 +343,8 @@ class Clause:
     starts: tuple[int, ...]  # where each token starts in ``compact``
     ends: tuple[int, ...]
     question: bool
+    # A yes/no question in English: none of its phrases is a fact.
+    asks: bool = False
 
 
 class Phrase(NamedTuple):
@@ -254,10 +381,20 @@ class Reading(NamedTuple):
 
 def normalise(text: str) -> str:
     """NFKC (fullwidth letters, digits and punctuation become ordinary ones), lower
-    case, control and invisible characters out; at most ``MAX_CHARS`` characters."""
+    case, control and invisible characters out, traditional characters simplified and
+    the variants of a word written as the phrases write it (see ``variants``); at most
+    ``MAX_CHARS`` characters."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).translate(_APOSTROPHES)
     text = _INVISIBLE.sub("", _CONTROL.sub(" ", text.replace("\t", " ")))
-    return text.lower()[:MAX_CHARS]
+    return variants(text.lower()[:MAX_CHARS].translate(T2S))
+
+
+def variants(text: str) -> str:
+    """Each variant of a word replaced by the word, character for character."""
+    text = _VARIANT.sub(lambda m: _VARIANTS[m.group()], text)
+    for pattern, replacement in _CONTEXT_VARIANTS:
+        text = pattern.sub(replacement or (lambda m: m.group()[:-1] + "码"), text)
+    return text
 
 
 def latin_words(word: str) -> tuple[str, ...]:
@@ -266,6 +403,8 @@ def latin_words(word: str) -> tuple[str, ...]:
     word = word.replace("-", "")
     if word in CONTRACTIONS:
         return CONTRACTIONS[word]
+    if word in SHORTHAND:
+        return SHORTHAND[word]
     for suffix in ("n't", "nt"):
         verb = word.removesuffix(suffix)
         if verb != word and verb in NOT_SUFFIXED:
@@ -279,7 +418,11 @@ def stem(word: str) -> str:
     be written in every form: "installed", "installs", "installing" → "install";
     "dropped" → "drop"; "batteries" → "battery"; "update", "updated" → "updat". The
     words this module looks for ("not", "nothing", "working"…) stay as they are."""
-    if len(word) <= 3 or word in PROTECTED or not word.isalpha():
+    if word in PROTECTED or not word.isalpha():
+        return word
+    if word in IRREGULAR:
+        return stem(IRREGULAR[word]) if IRREGULAR[word] != word else word
+    if len(word) <= 3:
         return word
     for suffix, replacement in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -315,20 +458,40 @@ def clauses(tokens: Iterable[Token]) -> list[Clause]:
     """The clauses of a text, without their filler words."""
     found: list[Clause] = []
     current: list[Token] = []
+    lead: list[str] = []  # the first two words of the clause, fillers included
     for token in tokens:
         if token.kind == "stop" or token.text in CONTRASTS:
-            found.append(make_clause(current, question="?" in token.text))
-            current = []
-        elif token.text not in FILLERS:
+            found.append(make_clause(current, question="?" in token.text, lead=lead))
+            current, lead = [], []
+            continue
+        if len(lead) < 2:
+            lead.append(token.text)
+        if token.text not in FILLERS:
             current.append(token)
-    found.append(make_clause(current, question=False))
+    found.append(make_clause(current, question=False, lead=lead))
     return [c for c in found if c.tokens]
 
 
-def make_clause(tokens: Sequence[Token], *, question: bool) -> Clause:
+def make_clause(tokens: Sequence[Token], *, question: bool, lead: Sequence[str] = ()) -> Clause:
     text, starts, ends = compact(tokens)
+    asks = question and bool(lead) and lead[0] in ASKING and lead[1:2] != ["not"]
     question = question or any(t.text in QUESTION_WORDS for t in tokens)
-    return Clause(tuple(tokens), text, starts, ends, question)
+    return Clause(tuple(tokens), text, starts, ends, question, asks)
+
+
+def asked(clause: Clause, first: int, last: int) -> bool:
+    """Is the phrase at tokens ``first``..``last`` wondered about rather than stated: after
+    a guess in its clause, in an English yes/no question, or asked with "吗"?"""
+    tokens = clause.tokens
+    if clause.asks or any(t.text in GUESSES for t in tokens[:first]):
+        return True
+    if last + 1 < len(tokens) and tokens[last + 1].text in QUESTION_WORDS:
+        return True
+    return (
+        first > 0
+        and tokens[first - 1].text in IS_IT
+        and any(t.text in QUESTION_WORDS for t in tokens[last + 1 :])
+    )
 
 
 def compact(tokens: Sequence[Token]) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
@@ -808,7 +971,8 @@ class Phrasebook:
         ]
         direct = outermost([m for m in matches if not m.phrase.topic])
         topics = [m for m in matches if m.phrase.topic]
-        return read_direct(clause, direct) + read_topics(clause, topics, direct)
+        readings = read_direct(clause, direct) + read_topics(clause, topics, direct)
+        return [r for r in readings if not asked(clause, r.match.first, r.match.last)]
 
 
 def choose(readings: list[Reading], exclusive: list[set[str]]) -> list[Reading]:
