@@ -87,7 +87,7 @@ def test_a_word_or_two_may_stand_between_the_characters_of_a_chinese_phrase(book
     assert read(book, "电池鼓了个包") == {"battery-swollen": "present"}
     assert read(book, "换了新的路由器")["network-changed"] == "present"
     # ...but never a negation, and never part of a word of the text.
-    assert "upgrade-stuck-failed" not in read(book, "升级没失败")
+    assert read(book, "升级没失败").get("upgrade-stuck-failed") != "present"
     assert read(book, "pos机升级后用不了了") == {"fails-every-time": "present"}
 
 
@@ -163,6 +163,35 @@ def test_a_negator_before_a_phrase_makes_it_absent(book, text, symptom):
     else:
         assert facts[symptom] == "absent"
         assert "present" not in facts.values()
+
+
+def test_a_negator_between_the_words_of_a_phrase_makes_it_absent(book):
+    # "屏幕碎了" with "没" inside: the screen is not cracked.
+    assert read(book, "屏幕没碎") == {"screen-cracked-garbled": "absent"}
+    assert read(book, "费率没涨,就是多了一笔服务费") == {
+        "higher-fee-rate": "absent",
+        "new-extra-charge": "present",
+    }
+    assert read(book, "the screen isn't cracked") == {"screen-cracked-garbled": "absent"}
+    assert read(book, "the rate hasn't increased") == {"higher-fee-rate": "absent"}
+    assert read(book, "the fees didn't go up") == {"higher-fee-rate": "absent"}
+    # ...never a phrase that holds a negation already, and never twice over.
+    assert read(book, "屏幕碎了") == {"screen-cracked-garbled": "present"}
+    assert "screen-cracked-garbled" not in read(book, "不是屏幕没碎")
+
+
+def test_a_phrase_that_ends_in_its_negator_ends_the_clause(book):
+    # "什么提示都没有" is "提示" + "没有": the negator says there is no message only at
+    # the end of the clause; before more words it is about them.
+    assert read(book, "什么提示都没有") == {"pay-screen-on-no-message": "present"}
+    assert "pay-screen-on-no-message" not in read(book, "提示没信号")
+    assert "pay-screen-on-no-message" not in read(book, "提示商户未入网")
+
+
+def test_negators_of_one_meaning_read_alike(book):
+    # "未" and "没有" say what "没" says: "终端未激活" is also written "终端没有激活".
+    assert read(book, "终端没有激活") == {"pay-not-activated": "present"}
+    assert read(book, "未收到通知") == read(book, "没有收到通知") == {"no-fee-notice": "present"}
 
 
 def test_a_negator_at_the_end_of_the_clause_makes_it_absent(book):

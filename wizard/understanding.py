@@ -77,6 +77,12 @@ NEGATORS = wordset(
 )
 # ...and at the very end of a clause, after the phrase ("鼓包没有").
 AFTER_NEGATORS = wordset("没 没有 无 不是 none no not")
+# "没有" and "未" say what "没" says ("终端没有激活" is "终端未激活"): in every word of
+# phrases and texts alike they are written "没", except in a question ("有没有").
+NEGATOR_FORMS = (("没有", "没"), ("未", "没"))
+# A phrase of two words or more with one of these between two of its words says the
+# symptom is not there ("屏幕没碎" for "屏幕碎了", "the screen is not cracked").
+INNER_NEGATORS = {"han": ("没", "不"), "latin": ("not", "never")}
 # After a negator these words say "I don't know", not "it is not so".
 UNSURE_AFTER_NEGATOR = wordset("确定 清楚 sure certain")
 KNOW_AFTER_NEGATOR = wordset("知道 懂 know")
@@ -353,6 +359,7 @@ class Phrase(NamedTuple):
     key: str  # compacted like a clause
     cutoff: int  # the RapidFuzz score (0–100) a match needs
     topic: bool  # a topic only ever says "absent", after a "works fine" word
+    inverted: bool = False  # the phrase with a negator between its words: "absent"
 
 
 class Match(NamedTuple):
@@ -446,12 +453,21 @@ def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
         kind, offset = run.lastgroup, run.start()
         if kind == "han":
             for word, start, end in tokenizer.tokenize(run.group(), HMM=False):
-                yield Token(word, offset + start, offset + end, kind)
+                yield Token(canonical_negators(word), offset + start, offset + end, kind)
         elif kind == "latin":
             for word in latin_words(run.group()):
                 yield Token(word, offset, run.end(), kind)
         else:
             yield Token(run.group(), offset, run.end(), kind)
+
+
+def canonical_negators(word: str) -> str:
+    """A Chinese word with "没有" and "未" written "没" (see ``NEGATOR_FORMS``)."""
+    if word in UNSURE or word in GUESSES or not ("没" in word or "未" in word):
+        return word
+    for form, canonical in NEGATOR_FORMS:
+        word = word.replace(form, canonical)
+    return word
 
 
 def clauses(tokens: Iterable[Token]) -> list[Clause]:
@@ -603,6 +619,7 @@ def compile_phrases(
     of a single Chinese character, is too vague to be evidence and is left out; but "摔了"
     is how people say it, and counts as "摔" (a whole word, never part of one)."""
     phrases: dict[tuple[str, str], Phrase] = {}
+    negated: dict[tuple[str, str], Phrase] = {}
     topics: dict[str, dict[str, list[Phrase]]] = {}
     for symptom, languages in mapping.items():
         for text in (text for texts in languages.values() for text in texts):
@@ -613,12 +630,38 @@ def compile_phrases(
             if len(key) < 2 and not (_HAN.match(key) and len(normalise(text).strip()) > 1):
                 continue
             phrases.setdefault((symptom, key), Phrase(symptom, text, key, cutoff(key), topic=False))
+            for inverted in inverted_keys(normalise(text)):
+                negated.setdefault((symptom, inverted), Phrase(symptom, text, inverted, 100, False, True))
             topic = topic_key(normalise(text))
             if topic:
                 topics.setdefault(topic, {}).setdefault(symptom, []).append(
                     Phrase(symptom, text, topic, 100, True)
                 )
-    return list(phrases.values()) + [phrase for owners in topics.values() for phrase in topic_owners(owners)]
+    # A phrase as written wins over another's with a negator inside ("有时候不好" is one).
+    written = {p.key for p in phrases.values()}
+    kept = [p for p in negated.values() if p.key not in written]
+    return (
+        list(phrases.values())
+        + kept
+        + [phrase for owners in topics.values() for phrase in topic_owners(owners)]
+    )
+
+
+def inverted_keys(text: str) -> list[str]:
+    """The phrase with a negator between two of its words ("屏幕碎了" → "屏幕没碎",
+    "屏幕不碎"; "battery swollen" → "battery not swollen"), cut with jieba's own
+    dictionary; none for a phrase that holds a negation already ("刷不了卡", "no signal")."""
+    tokens = [
+        t for t in words(text, base_tokenizer()) if t.kind in ("han", "latin") and t.text not in FILLERS
+    ]
+    if len(tokens) < 2 or any(t.text in NEGATORS or set(t.text) & NEGATION_CHARACTERS for t in tokens):
+        return []
+    keys = []
+    for i in range(1, len(tokens)):
+        for negator in INNER_NEGATORS[tokens[i].kind]:
+            inserted = Token(negator, tokens[i].start, tokens[i].start, tokens[i].kind)
+            keys.append(compact([*tokens[:i], inserted, *tokens[i:]])[0])
+    return keys
 
 
 def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
@@ -641,6 +684,8 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
         last = bisect_left(clause.ends, end)
         if first < 0 or last >= len(clause.tokens):
             continue
+        if last + 1 < len(clause.tokens) and clause.tokens[last].text in AFTER_NEGATORS:
+            continue  # "什么提示都没有" ends its clause: in "提示没信号", "没" is about "信号"
         covered = clause.compact[clause.starts[first] : clause.ends[last]]
         score = fuzz.ratio(phrase.key, covered)
         near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
@@ -811,7 +856,8 @@ def linked(clause: Clause, before: Match, after: Match, *, adjacent: bool) -> bo
 
 
 def read_direct(clause: Clause, matches: list[Match]) -> list[Reading]:
-    """Polarity of the phrase matches of one clause. A negation before the first item of
+    """Polarity of the phrase matches of one clause (a phrase with a negator between its
+    words, the other way round; negated again, it says nothing sure). A negation before the first item of
     a list ("没有鼓包、冒烟或进水"), or after its last ("鼓包冒烟进水都没有"), covers every
     item; items side by side without a link make a list only for a negation after them:
     in "没有报错刷不了卡" the card still cannot be read."""
@@ -830,10 +876,15 @@ def read_direct(clause: Clause, matches: list[Match]) -> list[Reading]:
     if after is not None:
         for m in (m for slot in last_chain for m in slot if m not in absent):
             absent[m] = (m.first, after if m in last_chain[-1] else m.last)
-    return [
+    readings = [
         Reading(m, "absent", *absent[m]) if m in absent else Reading(m, "present", m.first, m.last)
         for m in matches
         if m not in unsure
+    ]
+    return [
+        r._replace(polarity="absent") if r.match.phrase.inverted else r
+        for r in readings
+        if not (r.match.phrase.inverted and r.polarity == "absent")
     ]
 
 
