@@ -91,6 +91,15 @@ def test_a_word_or_two_may_stand_between_the_characters_of_a_chinese_phrase(book
     assert read(book, "pos机升级后用不了了") == {"fails-every-time": "present"}
 
 
+def test_a_phrase_said_as_it_is_wins_over_one_with_words_between_its_own():
+    # "机器开机正常" is "开机正常" as it is, and "机器正常" only with "开机" between.
+    book = Phrasebook.from_phrases({"fine": {"zh-hans": ["机器正常"]}, "boots": {"zh-hans": ["开机正常"]}})
+    assert read(book, "机器开机正常") == {"boots": "present"}
+    # ...unless what stands between is a "works fine" word: "不能正常刷卡" cannot swipe.
+    book = Phrasebook.from_phrases({"fails": {"zh-hans": ["不能刷卡"]}, "works": {"zh-hans": ["正常刷卡"]}})
+    assert read(book, "不能正常刷卡") == {"fails": "present"}
+
+
 def test_always_with_a_single_word_stays_one_word():
     # "一直" is a filler ("刷卡一直失败" reads "刷卡失败"), but "一直重启" without it would
     # be "重启", which is also the merchant restarting the terminal.
@@ -373,6 +382,9 @@ def test_traditional_characters_and_words_read_like_simplified_ones(book):
     assert read(book, "刷卡時一直顯示通訊失敗")["pay-comm-failed"] == "present"
     assert read(book, "螢幕碎了") == {"screen-cracked-garbled": "present"}
     assert read(book, "收款程式一直當機")["pay-app-crash"] == "present"
+    assert read(book, "升級後開不了機") == {"boot-no-power": "present"}
+    # A simplified character that is also the traditional form of another stays.
+    assert understanding.normalise("有糊味") == "有糊味"
 
 
 def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):

@@ -368,6 +368,8 @@ class Match(NamedTuple):
     first: int  # token indices in the clause, inclusive
     last: int
     score: float
+    gapped: bool = False  # found with a word or two between its own ("换了新的路由器")
+    # other than a "works fine" word ("不能正常刷卡")
 
 
 class Reading(NamedTuple):
@@ -689,8 +691,12 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
         covered = clause.compact[clause.starts[first] : clause.ends[last]]
         score = fuzz.ratio(phrase.key, covered)
         near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
-        if score == 100 or near or gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]]):
+        if score == 100 or near:
             return Match(phrase, index, first, last, score)
+        between = gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]])
+        if between is not None:
+            # "不能正常刷卡" is "不能刷卡" said "normally"; "机器开机正常" is not "机器正常".
+            return Match(phrase, index, first, last, score, gapped=between not in FINE)
     return None
 
 
@@ -735,22 +741,24 @@ def spread(key: str, text: str) -> tuple[int, int] | None:
     return None
 
 
-def gaps_only(key: str, words: Sequence[str]) -> bool:
-    """Do ``words`` say a Chinese phrase with a word or two between its own (at most
-    ``GAP`` characters, no negation)? "不能正常刷卡" says "不能刷卡", "换新路由器" says
-    "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say "升级不了" (a word is
-    either the phrase's or in between, never cut), nor "升级没失败" "升级失败"."""
+def gaps_only(key: str, words: Sequence[str]) -> str | None:
+    """The words between, when ``words`` say a Chinese phrase with a word or two
+    between its own (at most ``GAP`` characters, no negation): "不能正常刷卡" says "不能
+    刷卡", "换新路由器" says "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say
+    "升级不了" (a word is either the phrase's or in between, never cut), nor "升级没失败"
+    "升级失败"."""
     if not _HAN.search(key):
-        return False
+        return None
     at, between = 0, ""
     for word in words:
         if key.startswith(word, at):
             at += len(word)
         elif at in (0, len(key)):
-            return False
+            return None
         else:
             between += word
-    return at == len(key) and 0 < len(between) <= GAP and not set(between) & NEGATION_CHARACTERS
+    fits = at == len(key) and 0 < len(between) <= GAP and not set(between) & NEGATION_CHARACTERS
+    return between if fits else None
 
 
 def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
@@ -780,15 +788,15 @@ def typos(word: str) -> int:
 
 def outermost(matches: list[Match]) -> list[Match]:
     """Leave out a match that lies inside a longer one: "error" inside "communication
-    error", "授权码" inside "没有授权码"."""
-    return [
-        m
-        for m in matches
-        if not any(
-            o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
-            for o in matches
-        )
-    ]
+    error", "授权码" inside "没有授权码"; but a phrase found with words between its own
+    gives way to one found as it is among them ("机器开机正常" is "开机正常", not
+    "机器正常")."""
+
+    def inside(m: Match, o: Match) -> bool:
+        return o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
+
+    kept = [o for o in matches if not (o.gapped and any(not m.gapped and inside(m, o) for m in matches))]
+    return [m for m in kept if not any(inside(m, o) for o in kept)]
 
 
 # --- Polarity
