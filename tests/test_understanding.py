@@ -203,6 +203,15 @@ def test_negators_of_one_meaning_read_alike(book):
     assert read(book, "未收到通知") == read(book, "没有收到通知") == {"no-fee-notice": "present"}
 
 
+def test_nothing_of_and_not_seen_negate_too(book):
+    # "没什么报错": no error to speak of; "没发现进水": no liquid found.
+    assert read(book, "没什么报错") == {"pay-other-message": "absent"}
+    assert read(book, "没发现进水")["dropped-or-wet"] == "absent"
+    assert read(book, "没看到有报错") == {"pay-other-message": "absent"}
+    assert read(book, "网络没什么问题") == {"network-no-signal": "absent"}
+    assert read(book, "信号还行") == {"network-no-signal": "absent"}
+
+
 def test_a_negator_at_the_end_of_the_clause_makes_it_absent(book):
     assert read(book, "鼓包没有") == {"battery-swollen": "absent"}
     # ...but not when something follows it: the negator is about that.

@@ -72,7 +72,7 @@ def wordset(text: str) -> frozenset[str]:
 
 # A negator just before a phrase makes it absent.
 NEGATORS = wordset(
-    "不 没 没有 未 无 别 不是 并不 并没 并没有 并非 非 从没 从没有 从来没 从来没有 从未 不曾 "
+    "不 没 没有 未 无 别 不是 并不 并没 并没有 并非 非 从没 从没有 从来没 从来没有 从未 不曾 没什么 没啥 "
     "no not never without none nothing nor neither nobody"
 )
 # ...and at the very end of a clause, after the phrase ("鼓包没有").
@@ -104,7 +104,9 @@ IS_IT = wordset("是")
 # How far back a negator reaches: Chinese puts it right before the verb ("没装过"), but a
 # few words may stand between ("没有人动过设置"); English a little further ("did not see
 # any error" → "not see error").
-BRIDGES = wordset("人 再 怎么 被 有 给 把 太 一点 一次 那么 这么 动 碰")
+BRIDGES = wordset(
+    "人 再 怎么 被 有 给 把 太 一点 一次 那么 这么 动 碰 发现 看到 看见 见到 见过 遇到 遇到过 出现 出现过 闻到 注意到 碰到"
+)
 LATIN_REACH = 3
 # A negation does not reach past these ("没多久就死机", "no idea why it can't read").
 BARRIERS = wordset(
@@ -130,9 +132,14 @@ REPEATS = wordset("一直 总是")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
     "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
-    "ok okay fine work working normal normally good well alright stable"
+    "行 还行 强 快 顺畅 流畅 "
+    "ok okay fine work working normal normally good well alright stable strong fast"
 )
-FINE_PAIRS = frozenset({("没", "问题"), ("没有", "问题"), ("没", "毛病"), ("no", "problem"), ("no", "issue")})
+FINE_PAIRS = frozenset(
+    (nothing, wrong)
+    for nothing in ("没", "没有", "没什么", "没啥", "no")
+    for wrong in ("问题", "毛病", "异常", "problem", "issue", "problems", "issues")
+)
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
 FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
 # A Chinese phrase may match with up to this many characters between its own ("换了新的
@@ -826,7 +833,7 @@ def within_reach(tokens: Sequence[Token], i: int, first: int) -> bool:
     """Can a negator at ``i`` reach the phrase at ``first``?"""
     if tokens[first].kind == "latin":
         return first - i <= LATIN_REACH
-    return first - i == 1 or (first - i == 2 and tokens[i + 1].text in BRIDGES)
+    return first - i <= 3 and all(t.text in BRIDGES for t in tokens[i + 1 : first])
 
 
 def negation_after(clause: Clause, last: int) -> int | None:
