@@ -321,6 +321,22 @@ def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, tex
     assert faults == []
 
 
+def test_it_worked_before_says_nothing_about_now(book):
+    # "以前刷卡都正常": it did, before; now the card cannot be read.
+    assert read(book, "以前刷卡都正常,升级后就刷不了了")["pay-card-read-fail"] == "present"
+    assert "pay-works-normally" not in read(book, "以前刷卡都正常,升级后就刷不了了")
+    assert read(book, "升级前网络好好的") == {}
+    assert read(book, "before the update payments went through") == {}
+    # ...but what went wrong before is still said ("以前摔过").
+    assert read(book, "以前摔过") == {"dropped-or-wet": "present"}
+
+
+def test_a_phrase_with_a_typo_does_not_hide_one_said_as_it_is_inside_it(book):
+    # "升级后就刷不了" is near "升级后就用不了", and holds "刷不了" as it is.
+    facts = read(book, "升级后就刷不了")
+    assert facts["pay-card-read-fail"] == "present"
+
+
 def test_the_normal_options_are_present_facts_of_their_own(book):
     assert read(book, "开机正常,能进主界面") == {"boot-normal": "present"}
     assert read(book, "升级成功了") == {"upgrade-succeeded": "present"}

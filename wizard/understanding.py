@@ -135,6 +135,13 @@ FINE = wordset(
     "行 还行 强 快 顺畅 流畅 "
     "ok okay fine work working normal normally good well alright stable strong fast"
 )
+# "It worked" after one of these in its clause is about the past, not now ("以前刷卡都正常",
+# "before the update payments went through"): no fact.
+PAST = wordset(
+    "以前 之前 原来 本来 过去 从前 前 当初 以往 before used previously earlier originally formerly"
+)
+# The words of a "works fine" phrase, besides ``FINE``: "能刷卡", "升级成功", "payments go through".
+WORKS = wordset("能 成功 succeed success successful successfully through")
 FINE_PAIRS = frozenset(
     (nothing, wrong)
     for nothing in ("没", "没有", "没什么", "没啥", "no")
@@ -238,6 +245,8 @@ PROTECTED = frozenset().union(
     BARRIERS,
     GUESSES,
     ASKING,
+    PAST,
+    WORKS,
     COORDINATORS,
     CONTRASTS,
     FILLERS,
@@ -377,6 +386,7 @@ class Match(NamedTuple):
     score: float
     gapped: bool = False  # found with a word or two between its own ("换了新的路由器")
     # other than a "works fine" word ("不能正常刷卡")
+    near: bool = False  # found with a typo
 
 
 class Reading(NamedTuple):
@@ -502,6 +512,15 @@ def make_clause(tokens: Sequence[Token], *, question: bool, lead: Sequence[str] 
     asks = question and bool(lead) and lead[0] in ASKING and lead[1:2] != ["not"]
     question = question or any(t.text in QUESTION_WORDS for t in tokens)
     return Clause(tuple(tokens), text, starts, ends, question, asks)
+
+
+def bygone(clause: Clause, reading: Reading) -> bool:
+    """Does the reading say that something worked, in the past ("以前刷卡都正常")?"""
+    said = clause.tokens[reading.first : reading.last + 1]
+    works = any(t.text in FINE or t.text in WORKS for t in said) or any(
+        (a.text, b.text) in FINE_PAIRS for a, b in zip(said, said[1:], strict=False)
+    )
+    return works and any(t.text in PAST for t in clause.tokens[: reading.first])
 
 
 def asked(clause: Clause, first: int, last: int) -> bool:
@@ -699,7 +718,7 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
         score = fuzz.ratio(phrase.key, covered)
         near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
         if score == 100 or near:
-            return Match(phrase, index, first, last, score)
+            return Match(phrase, index, first, last, score, near=score < 100)
         between = gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]])
         if between is not None:
             # "不能正常刷卡" is "不能刷卡" said "normally"; "机器开机正常" is not "机器正常".
@@ -797,13 +816,17 @@ def outermost(matches: list[Match]) -> list[Match]:
     """Leave out a match that lies inside a longer one: "error" inside "communication
     error", "授权码" inside "没有授权码"; but a phrase found with words between its own
     gives way to one found as it is among them ("机器开机正常" is "开机正常", not
-    "机器正常")."""
+    "机器正常"), and one found with a typo does not hide one found as it is inside it
+    ("升级后就刷不了" holds "刷不了")."""
 
     def inside(m: Match, o: Match) -> bool:
         return o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
 
-    kept = [o for o in matches if not (o.gapped and any(not m.gapped and inside(m, o) for m in matches))]
-    return [m for m in kept if not any(inside(m, o) for o in kept)]
+    def exact(m: Match) -> bool:
+        return not (m.gapped or m.near)
+
+    kept = [o for o in matches if not (o.gapped and any(exact(m) and inside(m, o) for m in matches))]
+    return [m for m in kept if not any(inside(m, o) and not (o.near and exact(m)) for o in kept)]
 
 
 # --- Polarity
@@ -1038,7 +1061,9 @@ class Phrasebook:
         direct = outermost([m for m in matches if not m.phrase.topic])
         topics = [m for m in matches if m.phrase.topic]
         readings = read_direct(clause, direct) + read_topics(clause, topics, direct)
-        return [r for r in readings if not asked(clause, r.match.first, r.match.last)]
+        return [
+            r for r in readings if not asked(clause, r.match.first, r.match.last) and not bygone(clause, r)
+        ]
 
 
 def choose(readings: list[Reading], exclusive: list[set[str]]) -> list[Reading]:
