@@ -249,6 +249,22 @@ def test_a_negation_covers_every_item_of_a_list(book):
     assert read(book, "没有报错刷不了卡") == {"pay-other-message": "absent", "pay-card-read-fail": "present"}
 
 
+def test_a_negation_covers_a_list_written_with_commas_and_items_not_in_the_phrasebook(book):
+    # A list after "no" is often written with commas, and holds words that are no phrase.
+    assert (
+        read(book, "No swelling, heat, smoke, liquid or broken case").get("smoke-or-burning-smell")
+        == "absent"
+    )
+    assert read(book, "没有鼓包,冒烟或者进水")["liquid-inside"] == "absent"
+    assert read(book, "没有异味、冒烟或者进水")["smoke-or-burning-smell"] == "absent"
+    # ...but a comma still ends a clause that is no list.
+    assert read(book, "no error, the card can't be read") == {
+        "pay-other-message": "absent",
+        "pay-card-read-fail": "present",
+    }
+    assert read(book, "没有报错,刷不了卡") == {"pay-other-message": "absent", "pay-card-read-fail": "present"}
+
+
 def test_a_negation_does_not_reach_past_why_or_a_time(book):
     assert read(book, "不知道为什么刷不了卡") == {"pay-card-read-fail": "present"}
     assert read(book, "没多久就死机了") == {"pay-app-crash": "present"}

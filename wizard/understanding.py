@@ -115,6 +115,11 @@ BARRIERS = wordset(
 )
 # Links of a list: a negation before its first item, or after its last, covers them all.
 COORDINATORS = wordset("、 / & + 和 或 或者 及 与 跟 以及 and or nor")
+# A list after one of these, at the start of its clause, is denied item by item, even
+# where an item is no phrase or the items are written with commas ("no swelling, heat,
+# smoke or liquid", "没有鼓包,冒烟或者进水").
+LIST_NEGATORS = wordset("没 无 no without")
+LIST_ITEM = 3  # words in one item of such a list
 # A new clause starts after these (the merchant turns to something else).
 CONTRASTS = wordset("但 但是 可是 不过 然而 却 只是 but however although though except whereas")
 # Words that are skipped when matching (on both sides, so phrases may contain them).
@@ -490,21 +495,47 @@ def canonical_negators(word: str) -> str:
 
 
 def clauses(tokens: Iterable[Token]) -> list[Clause]:
-    """The clauses of a text, without their filler words."""
-    found: list[Clause] = []
+    """The clauses of a text, without their filler words; a denied list written with
+    commas is one clause (see ``LIST_NEGATORS``)."""
+    segments: list[tuple[list[Token], bool, list[str], str]] = []
     current: list[Token] = []
     lead: list[str] = []  # the first two words of the clause, fillers included
     for token in tokens:
         if token.kind == "stop" or token.text in CONTRASTS:
-            found.append(make_clause(current, question="?" in token.text, lead=lead))
+            segments.append((current, "?" in token.text, lead, token.text))
             current, lead = [], []
             continue
         if len(lead) < 2:
             lead.append(token.text)
         if token.text not in FILLERS:
             current.append(token)
-    found.append(make_clause(current, question=False, lead=lead))
+    segments.append((current, False, lead, ""))
+    found: list[Clause] = []
+    i = 0
+    while i < len(segments):
+        words_, question, lead, _ = segments[i]
+        end = denied_list(segments, i)
+        for following, *_ in segments[i + 1 : end + 1]:
+            link = Token("、", words_[-1].end, following[0].start, "coord")
+            words_ = [*words_, link, *following]
+        question = segments[end][1]
+        found.append(make_clause(words_, question=question, lead=lead))
+        i = end + 1
     return [c for c in found if c.tokens]
+
+
+def denied_list(segments: Sequence[tuple[list[Token], bool, list[str], str]], i: int) -> int:
+    """The last segment of a denied list that starts at segment ``i`` and goes on after
+    commas, its items short and its last one linked ("…, smoke or liquid"); else ``i``."""
+    words_ = segments[i][0]
+    if not words_ or words_[0].text not in LIST_NEGATORS or len(words_) > 1 + LIST_ITEM:
+        return i
+    for j in range(i, len(segments) - 1):
+        if segments[j][3] != "," or not short_items(segments[j + 1][0]):
+            return i
+        if any(t.text in COORDINATORS for t in segments[j + 1][0]):
+            return j + 1
+    return i
 
 
 def make_clause(tokens: Sequence[Token], *, question: bool, lead: Sequence[str] = ()) -> Clause:
@@ -839,6 +870,8 @@ def negation_before(clause: Clause, first: int, blocked: set[int]) -> tuple[str,
     negators, at = 0, first
     for i in range(first - 1, -1, -1):
         text = tokens[i].text
+        if text in COORDINATORS and listed(tokens, first):
+            return "negated", 0
         if i in blocked or text in BARRIERS or text in COORDINATORS or not within_reach(tokens, i, first):
             break
         if text in UNSURE:
@@ -850,6 +883,32 @@ def negation_before(clause: Clause, first: int, blocked: set[int]) -> tuple[str,
             if follower not in KNOW_AFTER_NEGATOR:
                 negators, at = negators + 1, i
     return ("negated" if negators % 2 else ""), at
+
+
+def short_items(tokens: Sequence[Token]) -> bool:
+    """Is ``tokens`` one or more list items, each of at most ``LIST_ITEM`` words?"""
+    item = 0
+    for token in tokens:
+        item = 0 if token.text in COORDINATORS else item + 1
+        if item > LIST_ITEM or token.text in NEGATORS:
+            return False
+    return bool(tokens) and item > 0
+
+
+def listed(tokens: Sequence[Token], first: int) -> bool:
+    """Is the word at ``first`` an item of a list denied from the start of its clause
+    ("没有异味、冒烟或者进水": "冒烟" is denied, though "异味" is no phrase)?"""
+    if not tokens or tokens[0].text not in LIST_NEGATORS:
+        return False
+    item = 0
+    for token in tokens[1:first]:
+        if token.text in COORDINATORS:
+            item = 0
+        elif token.text in NEGATORS or token.text in BARRIERS or item == LIST_ITEM:
+            return False
+        else:
+            item += 1
+    return True
 
 
 def within_reach(tokens: Sequence[Token], i: int, first: int) -> bool:
