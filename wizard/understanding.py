@@ -337,6 +337,8 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z]")
+_HAN_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -1037,7 +1039,9 @@ class Candidates(NamedTuple):
     def spread(cls, phrases: list[Phrase]) -> Candidates:
         """The Chinese phrases, whose characters may have others between them: every one
         of them must be in the clause, in order (the longest common subsequence)."""
-        indices = [i for i, p in enumerate(phrases) if _HAN.search(p.key) and len(p.key) > 1]
+        indices = [
+            i for i, p in enumerate(phrases) if _HAN.search(p.key) and len(p.key) > 1 and not p.inverted
+        ]
         return cls(_HAN, LCSseq.similarity, indices, *cls.columns(phrases, indices, lambda p: len(p.key)))
 
     @staticmethod
@@ -1069,7 +1073,12 @@ class Phrasebook:
         # Most phrases must match exactly: a plain substring test finds them. RapidFuzz
         # scores the others (a typo, or words between the characters of a Chinese
         # phrase), each against the clauses written in its script.
-        self.exact = [(i, p.key) for i, p in enumerate(phrases) if p.cutoff == 100]
+        # ...filed by their first character (Chinese) or word (English), so that only
+        # those that may start somewhere in a text are looked for.
+        self.exact: dict[str, list[tuple[int, str]]] = {}
+        for i, p in enumerate(phrases):
+            if p.cutoff == 100:
+                self.exact.setdefault(head(p.key), []).append((i, p.key))
         self.scored = [
             Candidates.near(phrases, _HAN),
             Candidates.near(phrases, _LATIN),
@@ -1103,7 +1112,9 @@ class Phrasebook:
         """For each clause, the phrases that may be in it, to be located word by word."""
         chosen: list[set[int]] = [set() for _ in found]
         joined = "\n".join(c.compact for c in found)
-        for index, key in self.exact:
+        heads = set(_HAN_CHARACTER.findall(joined)) | set(_LATIN_WORD.findall(joined))
+        exact = (pair for h in heads for pair in self.exact.get(h, ()))
+        for index, key in exact:
             if key in joined:
                 for column, c in enumerate(found):
                     if key in c.compact:
@@ -1123,6 +1134,12 @@ class Phrasebook:
         return [
             r for r in readings if not asked(clause, r.match.first, r.match.last) and not bygone(clause, r)
         ]
+
+
+def head(key: str) -> str:
+    """What a compacted phrase starts with: its first Chinese character, or first word."""
+    found = _HAN_CHARACTER.match(key) or _LATIN_WORD.match(key)
+    return found.group() if found else key[:1]
 
 
 def choose(readings: list[Reading], exclusive: list[set[str]]) -> list[Reading]:
