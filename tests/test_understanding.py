@@ -145,6 +145,13 @@ def test_chinese_and_english_mixed_in_one_sentence(book):
     assert read(book, "pos机显示terminal not activated,没有信号")["network-no-signal"] == "present"
 
 
+def test_keeps_doing_in_chinese_before_an_english_verb_reads_as_keeps(book):
+    # "一直 reboot" is "keeps rebooting"; "reboot" alone may be the merchant's doing.
+    assert read(book, "升级后一直 reboot") == {"boot-loop": "present"}
+    assert read(book, "老是reboot") == {"boot-loop": "present"}
+    assert read(book, "reboot以后就好了") == {}
+
+
 # --- Negation
 
 

@@ -134,6 +134,8 @@ FILLERS = wordset(
 # it, "重启" alone may be the merchant restarting the terminal, not a terminal that keeps
 # restarting.
 REPEATS = wordset("一直 总是")
+# ...and before an English word, these say "keeps" ("一直 reboot" is "keeps rebooting").
+KEEPS = wordset("一直 总是 老是 反复 不停 不断")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
     "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
@@ -266,7 +268,18 @@ PROTECTED = frozenset().union(
 # is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
 VOCABULARY_WORDS = frozenset(
     word
-    for group in (NEGATORS, UNSURE, GUESSES, BARRIERS, COORDINATORS, CONTRASTS, FILLERS, FINE, FINE_LEADS)
+    for group in (
+        NEGATORS,
+        UNSURE,
+        GUESSES,
+        KEEPS,
+        BARRIERS,
+        COORDINATORS,
+        CONTRASTS,
+        FILLERS,
+        FINE,
+        FINE_LEADS,
+    )
     for word in group
     if len(word) > 1 and "\u4e00" <= word[0] <= "\u9fff"
 )
@@ -475,11 +488,21 @@ GENERIC_TOPICS = frozenset(map(stem, _GENERIC_TOPIC_WORDS))
 
 def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
     """The normalised text's words, list links and clause stops, in order."""
-    for run in _RUN.finditer(text):
+    runs = list(_RUN.finditer(text))
+    for n, run in enumerate(runs):
         kind, offset = run.lastgroup, run.start()
         if kind == "han":
-            for word, start, end in tokenizer.tokenize(run.group(), HMM=False):
-                yield Token(canonical_negators(word), offset + start, offset + end, kind)
+            cut = list(tokenizer.tokenize(run.group(), HMM=False))
+            for word, start, end in cut:
+                if (
+                    word == cut[-1][0]
+                    and word in KEEPS
+                    and n + 1 < len(runs)
+                    and runs[n + 1].lastgroup == "latin"
+                ):
+                    yield Token("keep", offset + start, offset + end, "latin")
+                else:
+                    yield Token(canonical_negators(word), offset + start, offset + end, kind)
         elif kind == "latin":
             for word in latin_words(run.group()):
                 yield Token(word, offset, run.end(), kind)
