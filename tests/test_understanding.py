@@ -301,6 +301,7 @@ def test_a_guess_before_a_phrase_is_no_fact_wherever_it_stands_in_the_clause(boo
     assert read(book, "可能是升级的时候断电了") == {}
     assert read(book, "估计是进水了") == {}
     assert read(book, "I guess the battery is swollen") == {}
+    assert read(book, "听说升级以后费率会变高") == {}
     # ...and only what follows the guess: the card still cannot be read.
     assert read(book, "刷不了卡可能是网络问题") == {"pay-card-read-fail": "present"}
 

@@ -92,8 +92,8 @@ UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如�
 # telling ("可能是升级的时候断电了", "I guess the battery is swollen"); what comes before it
 # still counts ("刷不了卡可能是网络问题": the card cannot be read).
 GUESSES = wordset(
-    "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 "
-    "maybe perhaps probably possibly might guess suspect wonder"
+    "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 听说 据说 "
+    "maybe perhaps probably possibly might guess suspect wonder heard"
 )
 # A yes/no question in English starts with one of these and ends with "?" ("Is the battery
 # swollen?", "Did the update fail?"); "can't read the card?" is a statement all the same.
