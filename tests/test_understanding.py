@@ -132,6 +132,12 @@ def test_a_typo_in_the_last_character_of_a_chinese_phrase_still_matches(book):
     assert read(book, "屏幕显示请输入授权吗")["pay-asks-auth-code"] == "present"
 
 
+def test_a_small_word_that_carries_the_phrase_is_kept(book):
+    # "now and then" without "now" would be every "and then" of a story.
+    assert read(book, "I swiped the card and then it crashed") == {"pay-app-crash": "present"}
+    assert read(book, "it fails now and then")["fails-now-and-then"] == "present"
+
+
 def test_a_different_short_or_known_word_is_no_typo(book):
     assert read(book, "blank screen") == {"boot-screen-blank": "present"}
     assert read(book, "black screen") == {"boot-no-power": "present"}

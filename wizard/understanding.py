@@ -128,7 +128,7 @@ FILLERS = wordset(
     "已经 现在 我 我们 我的 它 这 这个 那个 这台 那台 任何 什么 啥 请问 麻烦 您好 你好 谢谢 "
     "the a an is are was were am be been being it its my our your this that these those i we "
     "me us do does did has have had will would could should just really very still also too "
-    "please now any some"
+    "please any some"
 )
 # ...but a phrase that is one of these and a single word ("一直重启") is one word: without
 # it, "重启" alone may be the merchant restarting the terminal, not a terminal that keeps
