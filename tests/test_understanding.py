@@ -208,6 +208,8 @@ def test_a_phrase_that_ends_in_its_negator_ends_the_clause(book):
     assert read(book, "什么提示都没有") == {"pay-screen-on-no-message": "present"}
     assert "pay-screen-on-no-message" not in read(book, "提示没信号")
     assert "pay-screen-on-no-message" not in read(book, "提示商户未入网")
+    # A longer phrase says enough before its negator.
+    assert read(book, "支持列表里没有我的型号") == {"model-not-in-supported-list": "present"}
 
 
 def test_negators_of_one_meaning_read_alike(book):

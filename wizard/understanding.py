@@ -768,7 +768,7 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
         last = bisect_left(clause.ends, end)
         if first < 0 or last >= len(clause.tokens):
             continue
-        if last + 1 < len(clause.tokens) and clause.tokens[last].text in AFTER_NEGATORS:
+        if last + 1 < len(clause.tokens) and short_before_negator(phrase.key, clause.tokens[last].text):
             continue  # "什么提示都没有" ends its clause: in "提示没信号", "没" is about "信号"
         covered = clause.compact[clause.starts[first] : clause.ends[last]]
         score = fuzz.ratio(phrase.key, covered)
@@ -780,6 +780,13 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
             # "不能正常刷卡" is "不能刷卡" said "normally"; "机器开机正常" is not "机器正常".
             return Match(phrase, index, first, last, score, gapped=between not in FINE)
     return None
+
+
+def short_before_negator(key: str, last: str) -> bool:
+    """Does a phrase end in its negator after a word or two ("提示没" for "什么提示都没
+    有")? Such a phrase must end its clause; a longer one says enough before it ("支持
+    列表里没有我的型号")."""
+    return last in AFTER_NEGATORS and len(key) - len(last) <= 3
 
 
 # How many places RapidFuzz may align a phrase with a typo: the best one may straddle a
