@@ -454,6 +454,12 @@ def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
     assert understanding.normalise("咔嚓一声") == "咔嚓一声"
 
 
+def test_a_number_of_years_reads_alike_in_digits_and_in_chinese(book):
+    assert read(book, "用了7年了") == read(book, "用了七年了") == {"device-over-5-years": "present"}
+    assert understanding.normalise("用了12年") == "用了十二年"
+    assert understanding.normalise("2019年买的") == "2019年买的"
+
+
 def test_chat_spellings_and_irregular_verbs_read_like_the_words_they_stand_for(book):
     assert read(book, "it restarts over and over thru the day") == {"boot-loop": "present"}
     assert read(book, "idk why it won't turn on") == {"boot-no-power": "present"}

@@ -8,11 +8,15 @@ merchant confirms the facts before they become answers.
 
 How a text is read:
 
-1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``) and
-   cut into words: Chinese by jieba, with every phrase in its user dictionary so that a
-   phrase is one word and a phrase inside an ordinary word ("进水" in "进水果") is not
-   a match; English by a small tokenizer that expands "can't" to "can not".
-2. Split into clauses at punctuation and at "but/但是": a negation never crosses one.
+1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``;
+   traditional characters simplified, "螢幕" read "屏幕", a pinyin near-sound such as
+   "升极" read "升级", "用了7年" read "用了七年") and cut into words: Chinese by jieba,
+   with every phrase in its user dictionary so that a phrase is one word and a phrase
+   inside an ordinary word ("进水" in "进水果") is not a match; English by a small
+   tokenizer that expands "can't" to "can not", "thru" to "through", and a crude stem
+   ("went" → "go"). "没有" and "未" are written "没" on both sides.
+2. Split into clauses at punctuation and at "but/但是": a negation never crosses one,
+   except a denied list written with commas ("no swelling, heat, smoke or liquid").
 3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
    that "刷卡一直失败" reads like "刷卡失败" and "the card can't be read" like "card can
    not be read".
@@ -27,7 +31,10 @@ How a text is read:
    absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
    can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
    carries over a list ("没有鼓包、冒烟或进水"), not past "why" or a time ("不知道为什么
-   刷不了卡", "没多久就死机"); a question or a guess ("有没有进水") is no fact.
+   刷不了卡", "没多久就死机"). A negator between a phrase's words makes it absent too
+   ("屏幕没碎", "the screen isn't cracked"). A question or a guess ("有没有进水", "可能是
+   进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
+   is "it worked before" ("以前刷卡都正常").
    "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
    without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
    word, makes the symptom absent, never present.
@@ -343,6 +350,20 @@ _CONTEXT_VARIANTS = (
     (re.compile(r"(?:(?<=[刷读插])|(?<=不了))咔|咔(?=[刷槽片])"), "卡"),
     (re.compile(r"(?:(?<=输入)|(?<=输)|(?<=填))(授权|激活)吗|(授权|激活)吗(?=[\u4e00-\u9fff])"), None),
 )
+# A number of years in digits reads as the phrases write it, in Chinese ("用了7年" is
+# "用了七年"); a year ("2019年") stays.
+_YEARS = re.compile(r"(?<![\d.])(\d{1,2})(?=\s*年)")
+_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1–99 in Chinese numerals: 7 → "七", 10 → "十", 12 → "十二", 25 → "二十五"."""
+    tens, ones = divmod(n, 10)
+    if not tens:
+        return _DIGITS[ones]
+    return (_DIGITS[tens] if tens > 1 else "") + "十" + (_DIGITS[ones] if ones else "")
+
+
 _VARIANT = re.compile("|".join(sorted(map(re.escape, _VARIANTS), key=len, reverse=True)))
 assert all(len(a) == len(b) for a, b in _VARIANTS.items())
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -438,6 +459,7 @@ def normalise(text: str) -> str:
 def variants(text: str) -> str:
     """Each variant of a word replaced by the word, character for character."""
     text = _VARIANT.sub(lambda m: _VARIANTS[m.group()], text)
+    text = _YEARS.sub(lambda m: chinese_number(int(m.group(1))) if int(m.group(1)) else m.group(1), text)
     for pattern, replacement in _CONTEXT_VARIANTS:
         text = pattern.sub(replacement or (lambda m: m.group()[:-1] + "码"), text)
     return text
