@@ -225,6 +225,7 @@ def test_nothing_of_and_not_seen_negate_too(book):
     assert read(book, "没看到有报错") == {"pay-other-message": "absent"}
     assert read(book, "网络没什么问题") == {"network-no-signal": "absent"}
     assert read(book, "信号还行") == {"network-no-signal": "absent"}
+    assert read(book, "wifi no issues") == read(book, "wifi no problems") == {"network-no-signal": "absent"}
 
 
 def test_a_negator_at_the_end_of_the_clause_makes_it_absent(book):

@@ -146,8 +146,8 @@ KEEPS = wordset("一直 总是 老是 反复 不停 不断")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
     "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
-    "行 还行 强 快 顺畅 流畅 "
-    "ok okay fine work working normal normally good well alright stable strong fast"
+    "行 还行 强 顺畅 流畅 "
+    "ok okay fine work working normal normally good well alright stable strong"
 )
 # "It worked" after one of these in its clause is about the past, not now ("以前刷卡都正常",
 # "before the update payments went through"): no fact.
@@ -159,7 +159,7 @@ WORKS = wordset("能 成功 succeed success successful successfully through")
 FINE_PAIRS = frozenset(
     (nothing, wrong)
     for nothing in ("没", "没有", "没什么", "没啥", "no")
-    for wrong in ("问题", "毛病", "异常", "problem", "issue", "problems", "issues")
+    for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
 )
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
 FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
