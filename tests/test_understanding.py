@@ -87,8 +87,17 @@ def test_a_word_or_two_may_stand_between_the_characters_of_a_chinese_phrase(book
     assert read(book, "电池鼓了个包") == {"battery-swollen": "present"}
     assert read(book, "换了新的路由器")["network-changed"] == "present"
     # ...but never a negation, and never part of a word of the text.
-    assert "upgrade-stuck-failed" not in read(book, "升级没失败")
+    assert read(book, "升级没失败").get("upgrade-stuck-failed") != "present"
     assert read(book, "pos机升级后用不了了") == {"fails-every-time": "present"}
+
+
+def test_a_phrase_said_as_it_is_wins_over_one_with_words_between_its_own():
+    # "机器开机正常" is "开机正常" as it is, and "机器正常" only with "开机" between.
+    book = Phrasebook.from_phrases({"fine": {"zh-hans": ["机器正常"]}, "boots": {"zh-hans": ["开机正常"]}})
+    assert read(book, "机器开机正常") == {"boots": "present"}
+    # ...unless what stands between is a "works fine" word: "不能正常刷卡" cannot swipe.
+    book = Phrasebook.from_phrases({"fails": {"zh-hans": ["不能刷卡"]}, "works": {"zh-hans": ["正常刷卡"]}})
+    assert read(book, "不能正常刷卡") == {"fails": "present"}
 
 
 def test_always_with_a_single_word_stays_one_word():
@@ -123,6 +132,12 @@ def test_a_typo_in_the_last_character_of_a_chinese_phrase_still_matches(book):
     assert read(book, "屏幕显示请输入授权吗")["pay-asks-auth-code"] == "present"
 
 
+def test_a_small_word_that_carries_the_phrase_is_kept(book):
+    # "now and then" without "now" would be every "and then" of a story.
+    assert read(book, "I swiped the card and then it crashed") == {"pay-app-crash": "present"}
+    assert read(book, "it fails now and then")["fails-now-and-then"] == "present"
+
+
 def test_a_different_short_or_known_word_is_no_typo(book):
     assert read(book, "blank screen") == {"boot-screen-blank": "present"}
     assert read(book, "black screen") == {"boot-no-power": "present"}
@@ -134,6 +149,13 @@ def test_a_different_short_or_known_word_is_no_typo(book):
 def test_chinese_and_english_mixed_in_one_sentence(book):
     assert read(book, "POS显示communication failed") == {"pay-comm-failed": "present"}
     assert read(book, "pos机显示terminal not activated,没有信号")["network-no-signal"] == "present"
+
+
+def test_keeps_doing_in_chinese_before_an_english_verb_reads_as_keeps(book):
+    # "一直 reboot" is "keeps rebooting"; "reboot" alone may be the merchant's doing.
+    assert read(book, "升级后一直 reboot") == {"boot-loop": "present"}
+    assert read(book, "老是reboot") == {"boot-loop": "present"}
+    assert read(book, "reboot以后就好了") == {}
 
 
 # --- Negation
@@ -163,6 +185,47 @@ def test_a_negator_before_a_phrase_makes_it_absent(book, text, symptom):
     else:
         assert facts[symptom] == "absent"
         assert "present" not in facts.values()
+
+
+def test_a_negator_between_the_words_of_a_phrase_makes_it_absent(book):
+    # "屏幕碎了" with "没" inside: the screen is not cracked.
+    assert read(book, "屏幕没碎") == {"screen-cracked-garbled": "absent"}
+    assert read(book, "费率没涨,就是多了一笔服务费") == {
+        "higher-fee-rate": "absent",
+        "new-extra-charge": "present",
+    }
+    assert read(book, "the screen isn't cracked") == {"screen-cracked-garbled": "absent"}
+    assert read(book, "the rate hasn't increased") == {"higher-fee-rate": "absent"}
+    assert read(book, "the fees didn't go up") == {"higher-fee-rate": "absent"}
+    # ...never a phrase that holds a negation already, and never twice over.
+    assert read(book, "屏幕碎了") == {"screen-cracked-garbled": "present"}
+    assert "screen-cracked-garbled" not in read(book, "不是屏幕没碎")
+
+
+def test_a_phrase_that_ends_in_its_negator_ends_the_clause(book):
+    # "什么提示都没有" is "提示" + "没有": the negator says there is no message only at
+    # the end of the clause; before more words it is about them.
+    assert read(book, "什么提示都没有") == {"pay-screen-on-no-message": "present"}
+    assert "pay-screen-on-no-message" not in read(book, "提示没信号")
+    assert "pay-screen-on-no-message" not in read(book, "提示商户未入网")
+    # A longer phrase says enough before its negator.
+    assert read(book, "支持列表里没有我的型号") == {"model-not-in-supported-list": "present"}
+
+
+def test_negators_of_one_meaning_read_alike(book):
+    # "未" and "没有" say what "没" says: "终端未激活" is also written "终端没有激活".
+    assert read(book, "终端没有激活") == {"pay-not-activated": "present"}
+    assert read(book, "未收到通知") == read(book, "没有收到通知") == {"no-fee-notice": "present"}
+
+
+def test_nothing_of_and_not_seen_negate_too(book):
+    # "没什么报错": no error to speak of; "没发现进水": no liquid found.
+    assert read(book, "没什么报错") == {"pay-other-message": "absent"}
+    assert read(book, "没发现进水")["dropped-or-wet"] == "absent"
+    assert read(book, "没看到有报错") == {"pay-other-message": "absent"}
+    assert read(book, "网络没什么问题") == {"network-no-signal": "absent"}
+    assert read(book, "信号还行") == {"network-no-signal": "absent"}
+    assert read(book, "wifi no issues") == read(book, "wifi no problems") == {"network-no-signal": "absent"}
 
 
 def test_a_negator_at_the_end_of_the_clause_makes_it_absent(book):
@@ -202,6 +265,22 @@ def test_a_negation_covers_every_item_of_a_list(book):
     assert read(book, "没有报错刷不了卡") == {"pay-other-message": "absent", "pay-card-read-fail": "present"}
 
 
+def test_a_negation_covers_a_list_written_with_commas_and_items_not_in_the_phrasebook(book):
+    # A list after "no" is often written with commas, and holds words that are no phrase.
+    assert (
+        read(book, "No swelling, heat, smoke, liquid or broken case").get("smoke-or-burning-smell")
+        == "absent"
+    )
+    assert read(book, "没有鼓包,冒烟或者进水")["liquid-inside"] == "absent"
+    assert read(book, "没有异味、冒烟或者进水")["smoke-or-burning-smell"] == "absent"
+    # ...but a comma still ends a clause that is no list.
+    assert read(book, "no error, the card can't be read") == {
+        "pay-other-message": "absent",
+        "pay-card-read-fail": "present",
+    }
+    assert read(book, "没有报错,刷不了卡") == {"pay-other-message": "absent", "pay-card-read-fail": "present"}
+
+
 def test_a_negation_does_not_reach_past_why_or_a_time(book):
     assert read(book, "不知道为什么刷不了卡") == {"pay-card-read-fail": "present"}
     assert read(book, "没多久就死机了") == {"pay-app-crash": "present"}
@@ -223,6 +302,29 @@ def test_a_question_or_a_guess_is_no_fact(book):
     assert read(book, "有没有进水我不确定") == {}
     assert read(book, "I'm not sure if it got wet") == {}
     assert read(book, "网络正常吗?") == {}
+
+
+def test_a_guess_before_a_phrase_is_no_fact_wherever_it_stands_in_the_clause(book):
+    # "会不会是网络的问题": the merchant wonders; the wizard asks instead.
+    assert read(book, "会不会是网络的问题?") == {}
+    assert read(book, "可能是升级的时候断电了") == {}
+    assert read(book, "估计是进水了") == {}
+    assert read(book, "I guess the battery is swollen") == {}
+    assert read(book, "听说升级以后费率会变高") == {}
+    # ...and only what follows the guess: the card still cannot be read.
+    assert read(book, "刷不了卡可能是网络问题") == {"pay-card-read-fail": "present"}
+
+
+def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
+    assert read(book, "是网络问题吗?") == {}
+    assert read(book, "进水了吗") == {}
+    assert read(book, "Is the battery swollen?") == {}
+    assert read(book, "Did the update fail?") == {}
+    # A question about something else, a "why" question or a statement with a question
+    # mark still states the symptom.
+    assert read(book, "开不了机了还能修吗") == {"boot-no-power": "present"}
+    assert read(book, "为什么一直重启?") == {"boot-loop": "present"}
+    assert read(book, "can't read the card?") == {"pay-card-read-fail": "present"}
 
 
 # --- "Works fine" statements
@@ -250,6 +352,22 @@ def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, tex
     assert read(book, text)[symptom] == "absent"
     faults = [f for f in facts if f.polarity == "present" and f.symptom != "pay-works-normally"]
     assert faults == []
+
+
+def test_it_worked_before_says_nothing_about_now(book):
+    # "以前刷卡都正常": it did, before; now the card cannot be read.
+    assert read(book, "以前刷卡都正常,升级后就刷不了了")["pay-card-read-fail"] == "present"
+    assert "pay-works-normally" not in read(book, "以前刷卡都正常,升级后就刷不了了")
+    assert read(book, "升级前网络好好的") == {}
+    assert read(book, "before the update payments went through") == {}
+    # ...but what went wrong before is still said ("以前摔过").
+    assert read(book, "以前摔过") == {"dropped-or-wet": "present"}
+
+
+def test_a_phrase_with_a_typo_does_not_hide_one_said_as_it_is_inside_it(book):
+    # "升级后就刷不了" is near "升级后就用不了", and holds "刷不了" as it is.
+    facts = read(book, "升级后就刷不了")
+    assert facts["pay-card-read-fail"] == "present"
 
 
 def test_the_normal_options_are_present_facts_of_their_own(book):
@@ -315,6 +433,39 @@ def test_fullwidth_letters_and_punctuation_are_read_like_plain_ones(book):
         "network-no-signal": "absent",
         "pay-other-message": "absent",
     }
+
+
+def test_traditional_characters_and_words_read_like_simplified_ones(book):
+    assert read(book, "機器開不了機") == {"boot-no-power": "present"}
+    assert read(book, "刷卡時一直顯示通訊失敗")["pay-comm-failed"] == "present"
+    assert read(book, "螢幕碎了") == {"screen-cracked-garbled": "present"}
+    assert read(book, "收款程式一直當機")["pay-app-crash"] == "present"
+    assert read(book, "升級後開不了機") == {"boot-no-power": "present"}
+    # A simplified character that is also the traditional form of another stays.
+    assert understanding.normalise("有糊味") == "有糊味"
+
+
+def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
+    assert read(book, "一直重起") == {"boot-loop": "present"}
+    assert read(book, "升极以后读不了咔") == {"pay-card-read-fail": "present"}
+    assert read(book, "收款软件老是闪腿") == {"pay-app-crash": "present"}
+    assert read(book, "授权吗在哪里找") == {"no-auth-code-at-hand": "present"}
+    # "吗" is a typo only where a question cannot be: "要授权吗?" asks.
+    assert read(book, "要授权吗?") == {}
+    assert understanding.normalise("咔嚓一声") == "咔嚓一声"
+
+
+def test_a_number_of_years_reads_alike_in_digits_and_in_chinese(book):
+    assert read(book, "用了7年了") == read(book, "用了七年了") == {"device-over-5-years": "present"}
+    assert understanding.normalise("用了12年") == "用了十二年"
+    assert understanding.normalise("2019年买的") == "2019年买的"
+
+
+def test_chat_spellings_and_irregular_verbs_read_like_the_words_they_stand_for(book):
+    assert read(book, "it restarts over and over thru the day") == {"boot-loop": "present"}
+    assert read(book, "idk why it won't turn on") == {"boot-no-power": "present"}
+    assert read(book, "the app froze") == read(book, "the app freezes") == {"pay-app-crash": "present"}
+    assert read(book, "the screen broke") == {"screen-cracked-garbled": "present"}
 
 
 def test_only_the_start_of_a_very_long_text_is_read(book):

@@ -8,11 +8,15 @@ merchant confirms the facts before they become answers.
 
 How a text is read:
 
-1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``) and
-   cut into words: Chinese by jieba, with every phrase in its user dictionary so that a
-   phrase is one word and a phrase inside an ordinary word ("进水" in "进水果") is not
-   a match; English by a small tokenizer that expands "can't" to "can not".
-2. Split into clauses at punctuation and at "but/但是": a negation never crosses one.
+1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``;
+   traditional characters simplified, "螢幕" read "屏幕", a pinyin near-sound such as
+   "升极" read "升级", "用了7年" read "用了七年") and cut into words: Chinese by jieba,
+   with every phrase in its user dictionary so that a phrase is one word and a phrase
+   inside an ordinary word ("进水" in "进水果") is not a match; English by a small
+   tokenizer that expands "can't" to "can not", "thru" to "through", and a crude stem
+   ("went" → "go"). "没有" and "未" are written "没" on both sides.
+2. Split into clauses at punctuation and at "but/但是": a negation never crosses one,
+   except a denied list written with commas ("no swelling, heat, smoke or liquid").
 3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
    that "刷卡一直失败" reads like "刷卡失败" and "the card can't be read" like "card can
    not be read".
@@ -27,7 +31,10 @@ How a text is read:
    absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
    can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
    carries over a list ("没有鼓包、冒烟或进水"), not past "why" or a time ("不知道为什么
-   刷不了卡", "没多久就死机"); a question or a guess ("有没有进水") is no fact.
+   刷不了卡", "没多久就死机"). A negator between a phrase's words makes it absent too
+   ("屏幕没碎", "the screen isn't cracked"). A question or a guess ("有没有进水", "可能是
+   进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
+   is "it worked before" ("以前刷卡都正常").
    "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
    without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
    word, makes the symptom absent, never present.
@@ -51,6 +58,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import LCSseq, Levenshtein
 
+from .hanzi_variants import T2S
+
 # jieba logs its dictionary loading at DEBUG to its own stderr handler.
 jieba.setLogLevel(logging.WARNING)
 
@@ -70,20 +79,41 @@ def wordset(text: str) -> frozenset[str]:
 
 # A negator just before a phrase makes it absent.
 NEGATORS = wordset(
-    "不 没 没有 未 无 别 不是 并不 并没 并没有 并非 非 从没 从没有 从来没 从来没有 从未 不曾 "
+    "不 没 没有 未 无 别 不是 并不 并没 并没有 并非 非 从没 从没有 从来没 从来没有 从未 不曾 没什么 没啥 "
     "no not never without none nothing nor neither nobody"
 )
 # ...and at the very end of a clause, after the phrase ("鼓包没有").
 AFTER_NEGATORS = wordset("没 没有 无 不是 none no not")
+# "没有" and "未" say what "没" says ("终端没有激活" is "终端未激活"): in every word of
+# phrases and texts alike they are written "没", except in a question ("有没有").
+NEGATOR_FORMS = (("没有", "没"), ("未", "没"))
+# A phrase of two words or more with one of these between two of its words says the
+# symptom is not there ("屏幕没碎" for "屏幕碎了", "the screen is not cracked").
+INNER_NEGATORS = {"han": ("没", "不"), "latin": ("not", "never")}
 # After a negator these words say "I don't know", not "it is not so".
 UNSURE_AFTER_NEGATOR = wordset("确定 清楚 sure certain")
 KNOW_AFTER_NEGATOR = wordset("知道 懂 know")
 # A phrase after one of these is a question or a guess, not a statement: no fact.
 UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如果 要是 假如 whether maybe perhaps if")
+# A guess: every phrase after one of these in its clause is the merchant wondering, not
+# telling ("可能是升级的时候断电了", "I guess the battery is swollen"); what comes before it
+# still counts ("刷不了卡可能是网络问题": the card cannot be read).
+GUESSES = wordset(
+    "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 听说 据说 "
+    "maybe perhaps probably possibly might guess suspect wonder heard"
+)
+# A yes/no question in English starts with one of these and ends with "?" ("Is the battery
+# swollen?", "Did the update fail?"); "can't read the card?" is a statement all the same.
+ASKING = wordset("is are was were do does did can could should will would has have had")
+# In Chinese, "吗" asks about the phrase right before it ("进水了吗") or after "是" ("是网络
+# 问题吗"), not about another matter ("开不了机了还能修吗": it does not turn on).
+IS_IT = wordset("是")
 # How far back a negator reaches: Chinese puts it right before the verb ("没装过"), but a
 # few words may stand between ("没有人动过设置"); English a little further ("did not see
 # any error" → "not see error").
-BRIDGES = wordset("人 再 怎么 被 有 给 把 太 一点 一次 那么 这么 动 碰")
+BRIDGES = wordset(
+    "人 再 怎么 被 有 给 把 太 一点 一次 那么 这么 动 碰 发现 看到 看见 见到 见过 遇到 遇到过 出现 出现过 闻到 注意到 碰到"
+)
 LATIN_REACH = 3
 # A negation does not reach past these ("没多久就死机", "no idea why it can't read").
 BARRIERS = wordset(
@@ -92,6 +122,11 @@ BARRIERS = wordset(
 )
 # Links of a list: a negation before its first item, or after its last, covers them all.
 COORDINATORS = wordset("、 / & + 和 或 或者 及 与 跟 以及 and or nor")
+# A list after one of these, at the start of its clause, is denied item by item, even
+# where an item is no phrase or the items are written with commas ("no swelling, heat,
+# smoke or liquid", "没有鼓包,冒烟或者进水").
+LIST_NEGATORS = wordset("没 无 no without")
+LIST_ITEM = 3  # words in one item of such a list
 # A new clause starts after these (the merchant turns to something else).
 CONTRASTS = wordset("但 但是 可是 不过 然而 却 只是 but however although though except whereas")
 # Words that are skipped when matching (on both sides, so phrases may contain them).
@@ -100,18 +135,32 @@ FILLERS = wordset(
     "已经 现在 我 我们 我的 它 这 这个 那个 这台 那台 任何 什么 啥 请问 麻烦 您好 你好 谢谢 "
     "the a an is are was were am be been being it its my our your this that these those i we "
     "me us do does did has have had will would could should just really very still also too "
-    "please now any some"
+    "please any some"
 )
 # ...but a phrase that is one of these and a single word ("一直重启") is one word: without
 # it, "重启" alone may be the merchant restarting the terminal, not a terminal that keeps
 # restarting.
 REPEATS = wordset("一直 总是")
+# ...and before an English word, these say "keeps" ("一直 reboot" is "keeps rebooting").
+KEEPS = wordset("一直 总是 老是 反复 不停 不断")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
     "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
-    "ok okay fine work working normal normally good well alright stable"
+    "行 还行 强 顺畅 流畅 "
+    "ok okay fine work working normal normally good well alright stable strong"
 )
-FINE_PAIRS = frozenset({("没", "问题"), ("没有", "问题"), ("没", "毛病"), ("no", "problem"), ("no", "issue")})
+# "It worked" after one of these in its clause is about the past, not now ("以前刷卡都正常",
+# "before the update payments went through"): no fact.
+PAST = wordset(
+    "以前 之前 原来 本来 过去 从前 前 当初 以往 before used previously earlier originally formerly"
+)
+# The words of a "works fine" phrase, besides ``FINE``: "能刷卡", "升级成功", "payments go through".
+WORKS = wordset("能 成功 succeed success successful successfully through")
+FINE_PAIRS = frozenset(
+    (nothing, wrong)
+    for nothing in ("没", "没有", "没什么", "没啥", "no")
+    for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
+)
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
 FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
 # A Chinese phrase may match with up to this many characters between its own ("换了新的
@@ -145,6 +194,59 @@ CONTRACTIONS = {
     "wont": ("will", "not"),
     "ain't": ("is", "not"),
 }
+# Chat spellings, read as the words they stand for.
+SHORTHAND = {
+    "thru": ("through",),
+    "tho": ("though",),
+    "pls": ("please",),
+    "plz": ("please",),
+    "u": ("you",),
+    "ur": ("your",),
+    "cuz": ("because",),
+    "coz": ("because",),
+    "bc": ("because",),
+    "b4": ("before",),
+    "msg": ("message",),
+    "idk": ("i", "do", "not", "know"),
+    "dunno": ("do", "not", "know"),
+}
+# Irregular English verbs, so that "the fees didn't go up" reads like "the fees went up".
+IRREGULAR = {
+    "went": "go",
+    "gone": "go",
+    "goes": "go",
+    "broke": "break",
+    "broken": "break",
+    "fell": "fall",
+    "fallen": "fall",
+    "froze": "freeze",
+    "frozen": "freeze",
+    "got": "get",
+    "gotten": "get",
+    "took": "take",
+    "taken": "take",
+    "came": "come",
+    "shown": "show",
+    "ran": "run",
+    "told": "tell",
+    "said": "say",
+    "says": "say",
+    "sent": "send",
+    "bought": "buy",
+    "paid": "pay",
+    "kept": "keep",
+    "lost": "lose",
+    "died": "die",
+    "dies": "die",
+    "dying": "die",
+    "shut": "shut",
+    "spilt": "spill",
+    "rang": "ring",
+    "hung": "hang",
+    "gave": "give",
+    "given": "give",
+    "stuck": "stuck",
+}
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
 
 # The English words above are never stemmed (see ``stem``).
@@ -155,6 +257,10 @@ PROTECTED = frozenset().union(
     KNOW_AFTER_NEGATOR,
     UNSURE,
     BARRIERS,
+    GUESSES,
+    ASKING,
+    PAST,
+    WORKS,
     COORDINATORS,
     CONTRASTS,
     FILLERS,
@@ -169,7 +275,18 @@ PROTECTED = frozenset().union(
 # is cut at them ("信号满格" → "信号" + "满格", not "满" + "格").
 VOCABULARY_WORDS = frozenset(
     word
-    for group in (NEGATORS, UNSURE, BARRIERS, COORDINATORS, CONTRASTS, FILLERS, FINE, FINE_LEADS)
+    for group in (
+        NEGATORS,
+        UNSURE,
+        GUESSES,
+        KEEPS,
+        BARRIERS,
+        COORDINATORS,
+        CONTRASTS,
+        FILLERS,
+        FINE,
+        FINE_LEADS,
+    )
     for word in group
     if len(word) > 1 and "\u4e00" <= word[0] <= "\u9fff"
 )
@@ -180,11 +297,82 @@ _RUN = re.compile(
     r"|(?P<coord>[、/&+])"
     r"|(?P<stop>[.!?;:。…\n|~,]+)"
 )
+# Words merchants write another way, each replaced by the way the phrases write it, of
+# the same length (offsets into the text stay right): traditional and Taiwanese words,
+# and what a pinyin keyboard gives for a near sound ("升极" for "升级", "闪推" for "闪退").
+_VARIANTS = {
+    "萤幕": "屏幕",
+    "荧幕": "屏幕",
+    "当机": "死机",
+    "网路": "网络",
+    "讯号": "信号",
+    "软体": "软件",
+    "硬体": "硬件",
+    "程式": "程序",
+    "支援": "支持",
+    "伺服器": "服务器",
+    "连线": "连接",
+    "触控": "触摸",
+    "帐号": "账号",
+    "帐户": "账户",
+    "到帐": "到账",
+    "对帐": "对账",
+    "帐单": "账单",
+    "升极": "升级",
+    "生级": "升级",
+    "升及": "升级",
+    "闪推": "闪退",
+    "闪腿": "闪退",
+    "通迅": "通讯",
+    "通汛": "通讯",
+    "重起": "重启",
+    "受权": "授权",
+    "授权玛": "授权码",
+    "死鸡": "死机",
+    "黑平": "黑屏",
+    "白平": "白屏",
+    "卡吨": "卡顿",
+    "鼓胞": "鼓包",
+    "乱马": "乱码",
+    "费律": "费率",
+    "手序费": "手续费",
+    "手须费": "手续费",
+    "兼融": "兼容",
+    "网落": "网络",
+    "路由气": "路由器",
+    "序列好": "序列号",
+    "咭": "卡",  # "刷咭", "信用咭": a card, in Hong Kong
+}
+# ...and those that are a typo only where they stand: "咔" for "卡" next to swiping or
+# reading ("读不了咔"), "吗" for "码" after "enter" or before more words ("请输入授权吗",
+# "授权吗是什么"); but "要授权吗?" asks.
+_CONTEXT_VARIANTS = (
+    (re.compile(r"(?:(?<=[刷读插])|(?<=不了))咔|咔(?=[刷槽片])"), "卡"),
+    (re.compile(r"(?:(?<=输入)|(?<=输)|(?<=填))(授权|激活)吗|(授权|激活)吗(?=[\u4e00-\u9fff])"), None),
+)
+# A number of years in digits reads as the phrases write it, in Chinese ("用了7年" is
+# "用了七年"); a year ("2019年") stays.
+_YEARS = re.compile(r"(?<![\d.])(\d{1,2})(?=\s*年)")
+_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1–99 in Chinese numerals: 7 → "七", 10 → "十", 12 → "十二", 25 → "二十五"."""
+    tens, ones = divmod(n, 10)
+    if not tens:
+        return _DIGITS[ones]
+    return (_DIGITS[tens] if tens > 1 else "") + "十" + (_DIGITS[ones] if ones else "")
+
+
+_VARIANT = re.compile("|".join(sorted(map(re.escape, _VARIANTS), key=len, reverse=True)))
+assert all(len(a) == len(b) for a, b in _VARIANTS.items())
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-z]")
+_HAN_CHARACTER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:['.][a-z0-9]+)*")
 
 
 @dataclass(frozen=True)
@@ -218,6 +406,8 @@ class Clause:
     starts: tuple[int, ...]  # where each token starts in ``compact``
     ends: tuple[int, ...]
     question: bool
+    # A yes/no question in English: none of its phrases is a fact.
+    asks: bool = False
 
 
 class Phrase(NamedTuple):
@@ -226,6 +416,7 @@ class Phrase(NamedTuple):
     key: str  # compacted like a clause
     cutoff: int  # the RapidFuzz score (0–100) a match needs
     topic: bool  # a topic only ever says "absent", after a "works fine" word
+    inverted: bool = False  # the phrase with a negator between its words: "absent"
 
 
 class Match(NamedTuple):
@@ -234,6 +425,9 @@ class Match(NamedTuple):
     first: int  # token indices in the clause, inclusive
     last: int
     score: float
+    gapped: bool = False  # found with a word or two between its own ("换了新的路由器")
+    # other than a "works fine" word ("不能正常刷卡")
+    near: bool = False  # found with a typo
 
 
 class Reading(NamedTuple):
@@ -254,10 +448,21 @@ class Reading(NamedTuple):
 
 def normalise(text: str) -> str:
     """NFKC (fullwidth letters, digits and punctuation become ordinary ones), lower
-    case, control and invisible characters out; at most ``MAX_CHARS`` characters."""
+    case, control and invisible characters out, traditional characters simplified and
+    the variants of a word written as the phrases write it (see ``variants``); at most
+    ``MAX_CHARS`` characters."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).translate(_APOSTROPHES)
     text = _INVISIBLE.sub("", _CONTROL.sub(" ", text.replace("\t", " ")))
-    return text.lower()[:MAX_CHARS]
+    return variants(text.lower()[:MAX_CHARS].translate(T2S))
+
+
+def variants(text: str) -> str:
+    """Each variant of a word replaced by the word, character for character."""
+    text = _VARIANT.sub(lambda m: _VARIANTS[m.group()], text)
+    text = _YEARS.sub(lambda m: chinese_number(int(m.group(1))) if int(m.group(1)) else m.group(1), text)
+    for pattern, replacement in _CONTEXT_VARIANTS:
+        text = pattern.sub(replacement or (lambda m: m.group()[:-1] + "码"), text)
+    return text
 
 
 def latin_words(word: str) -> tuple[str, ...]:
@@ -266,6 +471,8 @@ def latin_words(word: str) -> tuple[str, ...]:
     word = word.replace("-", "")
     if word in CONTRACTIONS:
         return CONTRACTIONS[word]
+    if word in SHORTHAND:
+        return SHORTHAND[word]
     for suffix in ("n't", "nt"):
         verb = word.removesuffix(suffix)
         if verb != word and verb in NOT_SUFFIXED:
@@ -279,7 +486,11 @@ def stem(word: str) -> str:
     be written in every form: "installed", "installs", "installing" → "install";
     "dropped" → "drop"; "batteries" → "battery"; "update", "updated" → "updat". The
     words this module looks for ("not", "nothing", "working"…) stay as they are."""
-    if len(word) <= 3 or word in PROTECTED or not word.isalpha():
+    if word in PROTECTED or not word.isalpha():
+        return word
+    if word in IRREGULAR:
+        return stem(IRREGULAR[word]) if IRREGULAR[word] != word else word
+    if len(word) <= 3:
         return word
     for suffix, replacement in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -299,11 +510,21 @@ GENERIC_TOPICS = frozenset(map(stem, _GENERIC_TOPIC_WORDS))
 
 def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
     """The normalised text's words, list links and clause stops, in order."""
-    for run in _RUN.finditer(text):
+    runs = list(_RUN.finditer(text))
+    for n, run in enumerate(runs):
         kind, offset = run.lastgroup, run.start()
         if kind == "han":
-            for word, start, end in tokenizer.tokenize(run.group(), HMM=False):
-                yield Token(word, offset + start, offset + end, kind)
+            cut = list(tokenizer.tokenize(run.group(), HMM=False))
+            for word, start, end in cut:
+                if (
+                    word == cut[-1][0]
+                    and word in KEEPS
+                    and n + 1 < len(runs)
+                    and runs[n + 1].lastgroup == "latin"
+                ):
+                    yield Token("keep", offset + start, offset + end, "latin")
+                else:
+                    yield Token(canonical_negators(word), offset + start, offset + end, kind)
         elif kind == "latin":
             for word in latin_words(run.group()):
                 yield Token(word, offset, run.end(), kind)
@@ -311,24 +532,88 @@ def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
             yield Token(run.group(), offset, run.end(), kind)
 
 
+def canonical_negators(word: str) -> str:
+    """A Chinese word with "没有" and "未" written "没" (see ``NEGATOR_FORMS``)."""
+    if word in UNSURE or word in GUESSES or not ("没" in word or "未" in word):
+        return word
+    for form, canonical in NEGATOR_FORMS:
+        word = word.replace(form, canonical)
+    return word
+
+
 def clauses(tokens: Iterable[Token]) -> list[Clause]:
-    """The clauses of a text, without their filler words."""
-    found: list[Clause] = []
+    """The clauses of a text, without their filler words; a denied list written with
+    commas is one clause (see ``LIST_NEGATORS``)."""
+    segments: list[tuple[list[Token], bool, list[str], str]] = []
     current: list[Token] = []
+    lead: list[str] = []  # the first two words of the clause, fillers included
     for token in tokens:
         if token.kind == "stop" or token.text in CONTRASTS:
-            found.append(make_clause(current, question="?" in token.text))
-            current = []
-        elif token.text not in FILLERS:
+            segments.append((current, "?" in token.text, lead, token.text))
+            current, lead = [], []
+            continue
+        if len(lead) < 2:
+            lead.append(token.text)
+        if token.text not in FILLERS:
             current.append(token)
-    found.append(make_clause(current, question=False))
+    segments.append((current, False, lead, ""))
+    found: list[Clause] = []
+    i = 0
+    while i < len(segments):
+        words_, question, lead, _ = segments[i]
+        end = denied_list(segments, i)
+        for following, *_ in segments[i + 1 : end + 1]:
+            link = Token("、", words_[-1].end, following[0].start, "coord")
+            words_ = [*words_, link, *following]
+        question = segments[end][1]
+        found.append(make_clause(words_, question=question, lead=lead))
+        i = end + 1
     return [c for c in found if c.tokens]
 
 
-def make_clause(tokens: Sequence[Token], *, question: bool) -> Clause:
+def denied_list(segments: Sequence[tuple[list[Token], bool, list[str], str]], i: int) -> int:
+    """The last segment of a denied list that starts at segment ``i`` and goes on after
+    commas, its items short and its last one linked ("…, smoke or liquid"); else ``i``."""
+    words_ = segments[i][0]
+    if not words_ or words_[0].text not in LIST_NEGATORS or len(words_) > 1 + LIST_ITEM:
+        return i
+    for j in range(i, len(segments) - 1):
+        if segments[j][3] != "," or not short_items(segments[j + 1][0]):
+            return i
+        if any(t.text in COORDINATORS for t in segments[j + 1][0]):
+            return j + 1
+    return i
+
+
+def make_clause(tokens: Sequence[Token], *, question: bool, lead: Sequence[str] = ()) -> Clause:
     text, starts, ends = compact(tokens)
+    asks = question and bool(lead) and lead[0] in ASKING and lead[1:2] != ["not"]
     question = question or any(t.text in QUESTION_WORDS for t in tokens)
-    return Clause(tuple(tokens), text, starts, ends, question)
+    return Clause(tuple(tokens), text, starts, ends, question, asks)
+
+
+def bygone(clause: Clause, reading: Reading) -> bool:
+    """Does the reading say that something worked, in the past ("以前刷卡都正常")?"""
+    said = clause.tokens[reading.first : reading.last + 1]
+    works = any(t.text in FINE or t.text in WORKS for t in said) or any(
+        (a.text, b.text) in FINE_PAIRS for a, b in zip(said, said[1:], strict=False)
+    )
+    return works and any(t.text in PAST for t in clause.tokens[: reading.first])
+
+
+def asked(clause: Clause, first: int, last: int) -> bool:
+    """Is the phrase at tokens ``first``..``last`` wondered about rather than stated: after
+    a guess in its clause, in an English yes/no question, or asked with "吗"?"""
+    tokens = clause.tokens
+    if clause.asks or any(t.text in GUESSES for t in tokens[:first]):
+        return True
+    if last + 1 < len(tokens) and tokens[last + 1].text in QUESTION_WORDS:
+        return True
+    return (
+        first > 0
+        and tokens[first - 1].text in IS_IT
+        and any(t.text in QUESTION_WORDS for t in tokens[last + 1 :])
+    )
 
 
 def compact(tokens: Sequence[Token]) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
@@ -440,6 +725,7 @@ def compile_phrases(
     of a single Chinese character, is too vague to be evidence and is left out; but "摔了"
     is how people say it, and counts as "摔" (a whole word, never part of one)."""
     phrases: dict[tuple[str, str], Phrase] = {}
+    negated: dict[tuple[str, str], Phrase] = {}
     topics: dict[str, dict[str, list[Phrase]]] = {}
     for symptom, languages in mapping.items():
         for text in (text for texts in languages.values() for text in texts):
@@ -450,12 +736,38 @@ def compile_phrases(
             if len(key) < 2 and not (_HAN.match(key) and len(normalise(text).strip()) > 1):
                 continue
             phrases.setdefault((symptom, key), Phrase(symptom, text, key, cutoff(key), topic=False))
+            for inverted in inverted_keys(normalise(text)):
+                negated.setdefault((symptom, inverted), Phrase(symptom, text, inverted, 100, False, True))
             topic = topic_key(normalise(text))
             if topic:
                 topics.setdefault(topic, {}).setdefault(symptom, []).append(
                     Phrase(symptom, text, topic, 100, True)
                 )
-    return list(phrases.values()) + [phrase for owners in topics.values() for phrase in topic_owners(owners)]
+    # A phrase as written wins over another's with a negator inside ("有时候不好" is one).
+    written = {p.key for p in phrases.values()}
+    kept = [p for p in negated.values() if p.key not in written]
+    return (
+        list(phrases.values())
+        + kept
+        + [phrase for owners in topics.values() for phrase in topic_owners(owners)]
+    )
+
+
+def inverted_keys(text: str) -> list[str]:
+    """The phrase with a negator between two of its words ("屏幕碎了" → "屏幕没碎",
+    "屏幕不碎"; "battery swollen" → "battery not swollen"), cut with jieba's own
+    dictionary; none for a phrase that holds a negation already ("刷不了卡", "no signal")."""
+    tokens = [
+        t for t in words(text, base_tokenizer()) if t.kind in ("han", "latin") and t.text not in FILLERS
+    ]
+    if len(tokens) < 2 or any(t.text in NEGATORS or set(t.text) & NEGATION_CHARACTERS for t in tokens):
+        return []
+    keys = []
+    for i in range(1, len(tokens)):
+        for negator in INNER_NEGATORS[tokens[i].kind]:
+            inserted = Token(negator, tokens[i].start, tokens[i].start, tokens[i].kind)
+            keys.append(compact([*tokens[:i], inserted, *tokens[i:]])[0])
+    return keys
 
 
 def topic_owners(owners: dict[str, list[Phrase]]) -> list[Phrase]:
@@ -478,12 +790,25 @@ def locate(phrase: Phrase, index: int, clause: Clause, vocabulary: frozenset[str
         last = bisect_left(clause.ends, end)
         if first < 0 or last >= len(clause.tokens):
             continue
+        if last + 1 < len(clause.tokens) and short_before_negator(phrase.key, clause.tokens[last].text):
+            continue  # "什么提示都没有" ends its clause: in "提示没信号", "没" is about "信号"
         covered = clause.compact[clause.starts[first] : clause.ends[last]]
         score = fuzz.ratio(phrase.key, covered)
         near = score >= phrase.cutoff and typos_only(phrase.key, covered, vocabulary)
-        if score == 100 or near or gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]]):
-            return Match(phrase, index, first, last, score)
+        if score == 100 or near:
+            return Match(phrase, index, first, last, score, near=score < 100)
+        between = gaps_only(phrase.key, [t.text for t in clause.tokens[first : last + 1]])
+        if between is not None:
+            # "不能正常刷卡" is "不能刷卡" said "normally"; "机器开机正常" is not "机器正常".
+            return Match(phrase, index, first, last, score, gapped=between not in FINE)
     return None
+
+
+def short_before_negator(key: str, last: str) -> bool:
+    """Does a phrase end in its negator after a word or two ("提示没" for "什么提示都没
+    有")? Such a phrase must end its clause; a longer one says enough before it ("支持
+    列表里没有我的型号")."""
+    return last in AFTER_NEGATORS and len(key) - len(last) <= 3
 
 
 # How many places RapidFuzz may align a phrase with a typo: the best one may straddle a
@@ -527,22 +852,24 @@ def spread(key: str, text: str) -> tuple[int, int] | None:
     return None
 
 
-def gaps_only(key: str, words: Sequence[str]) -> bool:
-    """Do ``words`` say a Chinese phrase with a word or two between its own (at most
-    ``GAP`` characters, no negation)? "不能正常刷卡" says "不能刷卡", "换新路由器" says
-    "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say "升级不了" (a word is
-    either the phrase's or in between, never cut), nor "升级没失败" "升级失败"."""
+def gaps_only(key: str, words: Sequence[str]) -> str | None:
+    """The words between, when ``words`` say a Chinese phrase with a word or two
+    between its own (at most ``GAP`` characters, no negation): "不能正常刷卡" says "不能
+    刷卡", "换新路由器" says "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say
+    "升级不了" (a word is either the phrase's or in between, never cut), nor "升级没失败"
+    "升级失败"."""
     if not _HAN.search(key):
-        return False
+        return None
     at, between = 0, ""
     for word in words:
         if key.startswith(word, at):
             at += len(word)
         elif at in (0, len(key)):
-            return False
+            return None
         else:
             between += word
-    return at == len(key) and 0 < len(between) <= GAP and not set(between) & NEGATION_CHARACTERS
+    fits = at == len(key) and 0 < len(between) <= GAP and not set(between) & NEGATION_CHARACTERS
+    return between if fits else None
 
 
 def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
@@ -572,15 +899,19 @@ def typos(word: str) -> int:
 
 def outermost(matches: list[Match]) -> list[Match]:
     """Leave out a match that lies inside a longer one: "error" inside "communication
-    error", "授权码" inside "没有授权码"."""
-    return [
-        m
-        for m in matches
-        if not any(
-            o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
-            for o in matches
-        )
-    ]
+    error", "授权码" inside "没有授权码"; but a phrase found with words between its own
+    gives way to one found as it is among them ("机器开机正常" is "开机正常", not
+    "机器正常"), and one found with a typo does not hide one found as it is inside it
+    ("升级后就刷不了" holds "刷不了")."""
+
+    def inside(m: Match, o: Match) -> bool:
+        return o.first <= m.first and m.last <= o.last and (o.last - o.first) > (m.last - m.first)
+
+    def exact(m: Match) -> bool:
+        return not (m.gapped or m.near)
+
+    kept = [o for o in matches if not (o.gapped and any(exact(m) and inside(m, o) for m in matches))]
+    return [m for m in kept if not any(inside(m, o) and not (o.near and exact(m)) for o in kept)]
 
 
 # --- Polarity
@@ -593,6 +924,8 @@ def negation_before(clause: Clause, first: int, blocked: set[int]) -> tuple[str,
     negators, at = 0, first
     for i in range(first - 1, -1, -1):
         text = tokens[i].text
+        if text in COORDINATORS and listed(tokens, first):
+            return "negated", 0
         if i in blocked or text in BARRIERS or text in COORDINATORS or not within_reach(tokens, i, first):
             break
         if text in UNSURE:
@@ -606,11 +939,37 @@ def negation_before(clause: Clause, first: int, blocked: set[int]) -> tuple[str,
     return ("negated" if negators % 2 else ""), at
 
 
+def short_items(tokens: Sequence[Token]) -> bool:
+    """Is ``tokens`` one or more list items, each of at most ``LIST_ITEM`` words?"""
+    item = 0
+    for token in tokens:
+        item = 0 if token.text in COORDINATORS else item + 1
+        if item > LIST_ITEM or token.text in NEGATORS:
+            return False
+    return bool(tokens) and item > 0
+
+
+def listed(tokens: Sequence[Token], first: int) -> bool:
+    """Is the word at ``first`` an item of a list denied from the start of its clause
+    ("没有异味、冒烟或者进水": "冒烟" is denied, though "异味" is no phrase)?"""
+    if not tokens or tokens[0].text not in LIST_NEGATORS:
+        return False
+    item = 0
+    for token in tokens[1:first]:
+        if token.text in COORDINATORS:
+            item = 0
+        elif token.text in NEGATORS or token.text in BARRIERS or item == LIST_ITEM:
+            return False
+        else:
+            item += 1
+    return True
+
+
 def within_reach(tokens: Sequence[Token], i: int, first: int) -> bool:
     """Can a negator at ``i`` reach the phrase at ``first``?"""
     if tokens[first].kind == "latin":
         return first - i <= LATIN_REACH
-    return first - i == 1 or (first - i == 2 and tokens[i + 1].text in BRIDGES)
+    return first - i <= 3 and all(t.text in BRIDGES for t in tokens[i + 1 : first])
 
 
 def negation_after(clause: Clause, last: int) -> int | None:
@@ -648,7 +1007,8 @@ def linked(clause: Clause, before: Match, after: Match, *, adjacent: bool) -> bo
 
 
 def read_direct(clause: Clause, matches: list[Match]) -> list[Reading]:
-    """Polarity of the phrase matches of one clause. A negation before the first item of
+    """Polarity of the phrase matches of one clause (a phrase with a negator between its
+    words, the other way round; negated again, it says nothing sure). A negation before the first item of
     a list ("没有鼓包、冒烟或进水"), or after its last ("鼓包冒烟进水都没有"), covers every
     item; items side by side without a link make a list only for a negation after them:
     in "没有报错刷不了卡" the card still cannot be read."""
@@ -667,10 +1027,15 @@ def read_direct(clause: Clause, matches: list[Match]) -> list[Reading]:
     if after is not None:
         for m in (m for slot in last_chain for m in slot if m not in absent):
             absent[m] = (m.first, after if m in last_chain[-1] else m.last)
-    return [
+    readings = [
         Reading(m, "absent", *absent[m]) if m in absent else Reading(m, "present", m.first, m.last)
         for m in matches
         if m not in unsure
+    ]
+    return [
+        r._replace(polarity="absent") if r.match.phrase.inverted else r
+        for r in readings
+        if not (r.match.phrase.inverted and r.polarity == "absent")
     ]
 
 
@@ -726,7 +1091,9 @@ class Candidates(NamedTuple):
     def spread(cls, phrases: list[Phrase]) -> Candidates:
         """The Chinese phrases, whose characters may have others between them: every one
         of them must be in the clause, in order (the longest common subsequence)."""
-        indices = [i for i, p in enumerate(phrases) if _HAN.search(p.key) and len(p.key) > 1]
+        indices = [
+            i for i, p in enumerate(phrases) if _HAN.search(p.key) and len(p.key) > 1 and not p.inverted
+        ]
         return cls(_HAN, LCSseq.similarity, indices, *cls.columns(phrases, indices, lambda p: len(p.key)))
 
     @staticmethod
@@ -758,7 +1125,12 @@ class Phrasebook:
         # Most phrases must match exactly: a plain substring test finds them. RapidFuzz
         # scores the others (a typo, or words between the characters of a Chinese
         # phrase), each against the clauses written in its script.
-        self.exact = [(i, p.key) for i, p in enumerate(phrases) if p.cutoff == 100]
+        # ...filed by their first character (Chinese) or word (English), so that only
+        # those that may start somewhere in a text are looked for.
+        self.exact: dict[str, list[tuple[int, str]]] = {}
+        for i, p in enumerate(phrases):
+            if p.cutoff == 100:
+                self.exact.setdefault(head(p.key), []).append((i, p.key))
         self.scored = [
             Candidates.near(phrases, _HAN),
             Candidates.near(phrases, _LATIN),
@@ -792,7 +1164,9 @@ class Phrasebook:
         """For each clause, the phrases that may be in it, to be located word by word."""
         chosen: list[set[int]] = [set() for _ in found]
         joined = "\n".join(c.compact for c in found)
-        for index, key in self.exact:
+        heads = set(_HAN_CHARACTER.findall(joined)) | set(_LATIN_WORD.findall(joined))
+        exact = (pair for h in heads for pair in self.exact.get(h, ()))
+        for index, key in exact:
             if key in joined:
                 for column, c in enumerate(found):
                     if key in c.compact:
@@ -808,7 +1182,16 @@ class Phrasebook:
         ]
         direct = outermost([m for m in matches if not m.phrase.topic])
         topics = [m for m in matches if m.phrase.topic]
-        return read_direct(clause, direct) + read_topics(clause, topics, direct)
+        readings = read_direct(clause, direct) + read_topics(clause, topics, direct)
+        return [
+            r for r in readings if not asked(clause, r.match.first, r.match.last) and not bygone(clause, r)
+        ]
+
+
+def head(key: str) -> str:
+    """What a compacted phrase starts with: its first Chinese character, or first word."""
+    found = _HAN_CHARACTER.match(key) or _LATIN_WORD.match(key)
+    return found.group() if found else key[:1]
 
 
 def choose(readings: list[Reading], exclusive: list[set[str]]) -> list[Reading]:
