@@ -141,6 +141,9 @@ def test_agent_and_insights_pages_pass_axe(page: Page, live_site, django_user_mo
     assert axe_violations(page) == [], "agent home"
     page.locator('[data-action="start"]').click()
     expect(page.locator("[data-console]")).to_be_visible()
+    # The console is swapped in by htmx, which then moves focus to its question: wait
+    # for that before walking from it.
+    expect(page.locator("[data-console] [data-focus]").first).to_be_focused()
     assert axe_violations(page) == [], "console"
     page.keyboard.press("1")
     expect(page.locator("[data-console] .timeline li")).to_have_count(1)
@@ -210,6 +213,9 @@ def agent_console(page: Page, base: str, django_user_model) -> None:
     page.wait_for_load_state()
     page.locator('[data-action="start"]').click()
     expect(page.locator("[data-console]")).to_be_visible()
+    # The console is swapped in by htmx, which then moves focus to its question: wait
+    # for that before walking from it.
+    expect(page.locator("[data-console] [data-focus]").first).to_be_focused()
 
 
 @pytest.mark.parametrize("viewport", [NARROWEST, ZOOMED], ids=["320px", "200%"])
@@ -290,4 +296,5 @@ def test_keyboard_walk_through_the_agent_console_keeps_focus_visible(
     page.locator('[data-console] button[name="answer"]').first.focus()
     page.keyboard.press("Enter")
     expect(page.locator("[data-console] .timeline li")).to_have_count(1)
+    expect(page.locator("[data-console] [data-focus]").first).to_be_focused()
     assert "button" in walk_with_tab(page, 60)

@@ -91,6 +91,7 @@ AGENT_CODE_ROUTES = [
     ("agent-case", "get"),
     ("agent-answer", "post"),
     ("agent-finish", "post"),
+    ("agent-more", "post"),
     ("agent-notes", "post"),
     ("agent-describe", "post"),
     ("agent-facts", "post"),

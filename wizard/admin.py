@@ -99,7 +99,7 @@ class ContentForm(forms.ModelForm):
     """A content change form that knows what it was opened on: a save over someone
     else's save since is refused, with what they changed and this admin's input kept."""
 
-    edit_stamp = StampField(required=False)
+    edit_stamp = StampField(label=_("edit stamp"), required=False)
     relations: list = []  # the admin's inline (model, foreign key) pairs
     conflict: list | None = None  # what was saved meanwhile, once a save was refused
 

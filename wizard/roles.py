@@ -53,6 +53,10 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
         "view_knowledgerevision",
         "publish_knowledge",
         "view_insights",
+        # The webhook delivery log, and "send again" (events carry no personal data);
+        # integrations and their keys and secrets stay with superusers.
+        "view_webhookdelivery",
+        "change_webhookdelivery",
     ],
     # Everything an agent does goes through the console, which asks for this one.
     AGENTS_GROUP: ["use_console"],
