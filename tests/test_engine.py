@@ -734,6 +734,26 @@ def test_each_rule_scores_what_it_says_per_unit_of_effort_and_of_answers_to_come
     assert engine.question_scores(model, p, gains, "hybrid") == pytest.approx(hybrid, abs=1e-6)
 
 
+def test_reach_is_the_chance_that_the_next_answer_ends_the_questions_confident():
+    model = scoring_model()
+    answers = [(3, 2)]
+    p = engine.posterior(model, answers)
+    for confidence in (0.5, 0.6, 0.8):
+        expected = [
+            sum(
+                float(model.believed(q)[a] @ p)
+                for a in range(model.counts[q])
+                if engine.posterior(model, [*answers, (q, a)]).max() >= confidence
+            )
+            for q in range(model.n_questions)
+        ]
+        assert engine.reach(model, p, confidence) == pytest.approx(expected, abs=1e-5)
+    gains = engine.information_gain(model, p)
+    per_effort = (1.0 - model.unsure) / model.effort
+    scored = (gains + engine.REACH_WEIGHT * engine.reach(model, p, 0.6)) * per_effort
+    assert engine.question_scores(model, p, gains, "reach", confidence=0.6) == pytest.approx(scored, abs=1e-6)
+
+
 def test_the_likeliest_causes_are_the_ones_searched_for_the_leader():
     rng = np.random.default_rng(8)
     blocks = [rng.dirichlet(np.ones(3), size=300).T for _ in range(6)]

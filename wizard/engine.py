@@ -48,10 +48,12 @@ SLIP = 0.1  # the chance that any one answer is a mistake
 TEMPERATURE = 0.75
 
 # How the next question is chosen (see :func:`question_scores`).
-Rule = Literal["gain", "error", "hybrid"]
-DEFAULT_RULE: Rule = "gain"
+Rule = Literal["gain", "reach", "error", "hybrid"]
+DEFAULT_RULE: Rule = "reach"
 # In the "hybrid" rule, one point of expected error drop is worth this many bits of gain.
 HYBRID_WEIGHT = 2.0
+# In the "reach" rule, the chance that the answer ends the questions is worth this many bits.
+REACH_WEIGHT = 1.0
 
 
 class Ragged:
@@ -231,10 +233,33 @@ def expected_leader(model: Model, p: np.ndarray) -> np.ndarray:
     return model._per_question(joint.max(axis=1)).astype(float)
 
 
-def question_scores(model: Model, p: np.ndarray, gains: np.ndarray, rule: Rule = DEFAULT_RULE) -> np.ndarray:
+def reach(model: Model, p: np.ndarray, confidence: float) -> np.ndarray:
+    """For every question, the chance that its answer leaves the leading cause at least
+    ``confidence`` likely, so that the questions can stop: a one-step look-ahead."""
+    marginal = model._believed @ p.astype(np.float32)  # P(answer), every answer row
+    if len(p) > LEADER_CANDIDATES:
+        likeliest = np.argpartition(p, -LEADER_CANDIDATES)[-LEADER_CANDIDATES:]
+        joint = model._believed[:, likeliest] * p[likeliest].astype(np.float32)
+    else:
+        joint = model._believed * p.astype(np.float32)
+    ends = joint.max(axis=1) >= confidence * marginal
+    return model._per_question(np.where(ends, marginal, 0.0)).astype(float)
+
+
+def question_scores(
+    model: Model,
+    p: np.ndarray,
+    gains: np.ndarray,
+    rule: Rule = DEFAULT_RULE,
+    *,
+    confidence: float = CONFIDENCE,
+) -> np.ndarray:
     """How much each question is worth asking now, per unit of the merchant's effort.
 
     - "gain": expected information gain (bits);
+    - "reach": information gain plus the chance that the answer lets the questions stop
+      confident (:func:`reach`): of two questions that narrow things down alike, the one
+      that may settle the diagnosis now;
     - "error": expected drop in the chance of naming the wrong cause;
     - "hybrid": information gain plus the drop in error, in bits' units: information to
       narrow down while many causes are open, and a push towards a confident, right
@@ -244,6 +269,8 @@ def question_scores(model: Model, p: np.ndarray, gains: np.ndarray, rule: Rule =
     """
     if rule == "gain":
         value = gains
+    elif rule == "reach":
+        value = gains + REACH_WEIGHT * reach(model, p, confidence)
     else:
         error_drop = np.maximum(expected_leader(model, p) - p.max(), 0.0)
         value = error_drop if rule == "error" else gains + HYBRID_WEIGHT * error_drop
@@ -310,7 +337,7 @@ def _choose(model, answers, asked, confidence, budget, unsure_allowance, min_gai
     )
     if reason is not None:
         return Step(p, None, gains, reason)
-    score = np.where(worth_asking, question_scores(model, p, gains, rule), -np.inf)
+    score = np.where(worth_asking, question_scores(model, p, gains, rule, confidence=confidence), -np.inf)
     return Step(p, int(np.argmax(score)), gains, "ask")
 
 

@@ -144,8 +144,9 @@ def _reading(r: Robustness) -> list[str]:
 
 def _rules_table(r: Robustness) -> list[str]:
     lines = [
-        "Question rules compared (*gain*: information gain per effort; *error*: expected drop in the chance "
-        "of naming the wrong cause; *hybrid*: both):",
+        "Question rules compared (*reach*: information gain plus the chance that the answer lets the "
+        "questions stop confident, a one-step look-ahead; *gain*: information gain alone; *error*: expected "
+        "drop in the chance of naming the wrong cause; *hybrid*: gain and error drop), all per effort:",
         "",
         "| knowledge | rule | model-true top-1 | model-true questions | 10% slips top-1 | 10% slips questions |",
         "| --- | --- | --- | --- | --- | --- |",

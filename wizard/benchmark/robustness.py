@@ -54,7 +54,7 @@ MERCHANTS = (
     Merchant("mismatch", mismatch=0.3),
     Merchant("unsure 30%", unsure=0.3),
 )
-RULES: tuple[engine.Rule, ...] = ("gain", "error", "hybrid")
+RULES: tuple[engine.Rule, ...] = ("reach", "gain", "error", "hybrid")
 
 
 @dataclass
