@@ -335,3 +335,7 @@ class TicketAdmin(RecordAdmin):
     list_select_related = ("diagnosis",)
     search_fields = ("name", "phone", "merchant_number", "diagnosis__code")
     raw_id_fields = ("diagnosis",)
+
+
+# API keys and integrations (wizard/api/admin.py).
+from .api import admin as api_admin  # noqa: E402, F401
