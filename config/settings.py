@@ -149,8 +149,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Browsers calling the JSON API from an integration's allowed origins (wizard/api/cors.py).
-    "wizard.api.cors.ApiCorsMiddleware",
+    # The JSON API's CORS, and its errors as JSON (wizard/api/middleware.py).
+    "wizard.api.middleware.ApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -383,6 +383,20 @@ def test_an_unknown_code_is_404_as_json(api):
     assert response.status_code == 404 and response.json()["error"] == "not-found"
 
 
+def test_an_address_or_method_the_api_does_not_have_is_a_json_error(api):
+    missing = api.get("/nothing/here")
+    assert missing.status_code == 404 and missing.json()["error"] == "not-found"
+    wrong = api.client.delete(f"{API}/diagnoses", **api.headers)
+    assert (
+        wrong.status_code == 405
+        and wrong.json()["error"] == "method-not-allowed"
+        and "POST" in wrong["Allow"]
+    )
+    for path in (f"{API}/diagnoses/AB%00CD", f"{API}/knowledge/causes?language=e%00n"):
+        nul = api.client.get(path, **api.headers)
+        assert nul.status_code == 400 and nul.json()["error"] == "bad-request"
+
+
 # --- CORS ----------------------------------------------------------------------------------
 
 
