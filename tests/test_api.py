@@ -336,6 +336,15 @@ def test_a_body_that_is_not_a_json_object_is_400_or_422(api, raw):
     assert response.json()["error"] in ("bad-request", "validation")
 
 
+def test_a_huge_or_deeply_nested_body_is_400(api):
+    deep = api.post("/diagnoses", raw="[" * 100_000 + "]" * 100_000)
+    assert deep.status_code == 400 and deep.json()["error"] == "bad-request"
+    huge = api.post("/diagnoses", raw=json.dumps({"language": "en", "description": "x" * 3_000_000}))
+    assert huge.status_code == 400 and huge.json()["error"] == "bad-request"
+    broken = api.client.post(f"{API}/diagnoses", b"\xff\xfe{", content_type="application/json", **api.headers)
+    assert broken.status_code == 400
+
+
 def test_start_checks_its_fields(api):
     for body, field in [
         ({"language": "fr"}, "language"),

@@ -10,7 +10,8 @@ origins; one without a valid key, for any integration's (so that its 401 is read
 Other origins get no CORS headers, and the browser keeps the answer from the page.
 
 **Errors.** An address the API does not have (404), a method an operation does not take
-(405) and an address with a NUL character (400, refused here before anything looks at
+(405), a request Django refuses before any operation runs (400: a body over
+``DATA_UPLOAD_MAX_MEMORY_SIZE``) and an address with a NUL character (400, refused here before anything looks at
 it, as ``wizard.middleware.RejectNulMiddleware`` does for the site) are answered as every
 API error is: ``{"error": …, "message": …}``.
 """
@@ -76,7 +77,7 @@ class ApiMiddleware:
         return response
 
 
-GENERIC = {404: "not-found", 405: "method-not-allowed"}
+GENERIC = {400: "bad-request", 404: "not-found", 405: "method-not-allowed"}
 
 
 def _error(status: int, error: str, message: str) -> JsonResponse:
@@ -85,7 +86,11 @@ def _error(status: int, error: str, message: str) -> JsonResponse:
 
 def _as_json(response: HttpResponse) -> HttpResponse:
     """Django's page for an address or a method the API does not have, as an API error."""
-    messages = {404: _("The API has no such address."), 405: _("This address does not take this method.")}
+    messages = {
+        400: _("The request is not valid (too large, or not readable)."),
+        404: _("The API has no such address."),
+        405: _("This address does not take this method."),
+    }
     answer = _error(response.status_code, GENERIC[response.status_code], messages[response.status_code])
     if "Allow" in response:
         answer["Allow"] = response["Allow"]
