@@ -176,11 +176,19 @@ def test_show_the_result_now(api):
 # --- Keys, scopes, limits ------------------------------------------------------------------
 
 
-def test_without_a_valid_key_401(seeded, integration):
+def test_without_a_valid_key_401(seeded, integration, like_postgresql):
     secret = issue(integration)
     revoked = issue(integration)
     ApiKey.objects.get(prefix=revoked.split("_")[1]).revoke()
-    for client in (Api(), Api("pud_nothing_here"), Api(secret[:-1] + "x"), Api(revoked), Api("\x00" * 300)):
+    nul = "pud_" + "\x00" * 8 + "_" + "x" * 43  # the shape of a key, but NUL where the prefix goes
+    for client in (
+        Api(),
+        Api("pud_nothing_here"),
+        Api(secret[:-1] + "x"),
+        Api(revoked),
+        Api("\x00" * 300),
+        Api(nul),
+    ):
         response = client.post("/diagnoses", {"language": "en"})
         assert response.status_code == 401
         assert response.json()["error"] == "unauthorized" and response["WWW-Authenticate"].startswith(

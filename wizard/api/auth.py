@@ -10,6 +10,7 @@ most once a minute per key, so that a busy key costs no write per request.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.http import HttpRequest
@@ -21,7 +22,9 @@ from ..ratelimit import hit, seconds_left
 
 WINDOW = 60  # ApiKey.rate_limit is per minute
 LAST_USED_EVERY = timedelta(minutes=1)
-LONGEST_KEY = 100  # a key is about 56 characters; anything far longer is not one
+# What ApiKey.issue() makes: "pud_", 8 hex digits, "_", URL-safe base64. Anything else is
+# not looked up (PostgreSQL would refuse a NUL in the query with a server error).
+KEY_SHAPE = re.compile(r"pud_[0-9a-f]{8}_[A-Za-z0-9_-]{20,80}")
 
 
 class Refused(Exception):
@@ -37,9 +40,10 @@ class Refused(Exception):
 def authenticate(request: HttpRequest, secret: str | None, scopes: tuple[str, ...]) -> ApiKey | None:
     """The key ``secret`` names, once it is counted against its limit and found to hold
     one of ``scopes``; None for no key or an unknown one (401)."""
-    if not secret or len(secret) > LONGEST_KEY or not secret.isascii():
+    secret = (secret or "").strip()
+    if not KEY_SHAPE.fullmatch(secret):
         return None
-    key = ApiKey.find(secret.strip())
+    key = ApiKey.find(secret)
     if key is None:
         return None
     request.api_key = key  # for CORS, even when refused below
