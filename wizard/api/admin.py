@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -119,6 +120,8 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     fields = ("name", "slug", "allowed_origins", "webhook_url", "is_active")
     inlines = (ApiKeyInline,)
+    # A URL typed without a scheme is https:// (Django 6's default; 5.2 warns).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 # The embedded wizard and webhooks may register their own admin for integrations.
