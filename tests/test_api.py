@@ -125,6 +125,13 @@ def test_a_whole_diagnosis_through_the_api_only(api, integration):
     assert diagnosis.fixed_by == second and diagnosis.status == Diagnosis.Status.ESCALATED
 
 
+def test_a_retried_start_returns_the_same_diagnosis(api, other):
+    first, again = start(api, token="order-4711"), start(api, token="order-4711")
+    assert first["code"] == again["code"] and Diagnosis.objects.count() == 1
+    theirs = start(Api(issue(other)), token="order-4711")  # another integration's token is its own
+    assert theirs["code"] != first["code"] and start(api)["code"] != first["code"]
+
+
 def test_a_description_is_answered_at_once(api):
     text = 'Since the upgrade every payment fails with "communication failed". Wifi is ok.'
     state = start(api, description=text)

@@ -74,6 +74,12 @@ def invalid(field: str, message: str) -> ApiError:
     )
 
 
+def _token(request: HttpRequest, token: str) -> str:
+    """A client's token for a retry, namespaced per integration: another integration's
+    token (or a browser's) never finds this integration's diagnosis or ticket."""
+    return f"api:{request.auth.integration_id}:{token}" if token else ""
+
+
 @router.post(
     "/diagnoses", response={201: State, 503: Error, **ERRORS}, summary="Start a diagnosis", exclude_unset=True
 )
@@ -93,6 +99,7 @@ def start(request: HttpRequest, payload: StartIn):
         description=description,
         facts=facts,
         integration=request.auth.integration,
+        token=_token(request, payload.token),
     )
     understood = [
         {
@@ -219,8 +226,7 @@ def escalate(request: HttpRequest, code: str, payload: EscalationIn):
         transcript = case_summary(diagnosis, diagnosis.language)
     ticket = diagnoses.escalate(
         diagnosis,
-        # Namespaced per integration: another integration's token never finds this ticket.
-        token=f"api:{request.auth.integration_id}:{token}" if token else "",
+        token=_token(request, token),
         transcript=transcript,
         contact=contact,
     )

@@ -37,6 +37,10 @@ class StartIn(Schema):
         description="What happened, in the merchant's words. The facts understood from it are "
         "answered at once (as a merchant who confirms them all); the questions ask only the rest.",
     )
+    token: plain_text(40) = Field(  # type: ignore[valid-type]
+        "",
+        description="Any unique string: sending the same start again (a retry) returns the same diagnosis.",
+    )
 
 
 class AnswerIn(Schema):
