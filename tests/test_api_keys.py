@@ -88,3 +88,18 @@ def test_the_admin_revokes_keys(client, superuser, seeded):
     assert key.revoked_at is not None and ApiKey.find(secret) is None
     refused = client.get("/api/v1/diagnoses/ABCDE23456", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert refused.status_code == 401
+
+
+def test_the_admin_shows_which_integration_started_a_diagnosis(client, superuser, seeded):
+    integration = Integration.objects.create(name="Pay app", slug="pay-app")
+    _, secret = ApiKey.issue(integration, "CRM", ["diagnose"])
+    code = client.post(
+        "/api/v1/diagnoses",
+        {"language": "en"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    ).json()["code"]
+    from wizard.models import Diagnosis
+
+    page = client.get(f"/admin/wizard/diagnosis/{Diagnosis.objects.get(code=code).pk}/change/")
+    assert page.status_code == 200 and "Pay app" in page.content.decode()

@@ -304,6 +304,7 @@ class DiagnosisAdmin(RecordAdmin):
     fields = (
         "code",
         "channel",
+        "integration",
         "agent",
         "language",
         "revision",
