@@ -151,6 +151,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The JSON API's CORS, and its errors as JSON (wizard/api/middleware.py).
+    "wizard.api.middleware.ApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before the session and CSRF middleware, so that it sees the cookies they set.
     "wizard.embed.EmbedCookieMiddleware",

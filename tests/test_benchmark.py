@@ -54,6 +54,7 @@ def test_benchmark_quick_writes_every_section(tmp_path):
         "## 4. Diagnostic",
         "## 5.",
         "## 6.",
+        "## 7. The JSON API",
     )
     for heading in headings:
         assert heading in report

@@ -28,6 +28,7 @@ from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import editing, embed, webhooks
+from .api.admin import ApiKeyInline
 from .content import field_name
 from .forms import AdminLoginForm, SolutionAdminForm
 from .knowledge import LANGUAGES
@@ -604,6 +605,7 @@ class DiagnosisAdmin(RecordAdmin):
     fields = (
         "code",
         "channel",
+        "integration",
         "agent",
         "language",
         "revision",
@@ -675,6 +677,7 @@ class IntegrationForm(forms.ModelForm):
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
     form = IntegrationForm
+    inlines = (ApiKeyInline,)
     list_display = ("name", "slug", "is_active", "webhook_url", "created")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connection
 
+from .api import ApiStepReport, api_section, api_targets
 from .intake import IntakeReport, intake_section, intake_targets
 from .load import ROUNDS, HttpReport
 from .measure import EngineRow, StepReport, mib, ms, pct
@@ -38,6 +39,7 @@ class Figures:
     intake: IntakeReport
     duration: float
     concurrency: int
+    api: ApiStepReport | None = None  # section 7
 
 
 def render_report(figures: Figures) -> str:
@@ -51,6 +53,7 @@ def render_report(figures: Figures) -> str:
         _efficiency_section,
         lambda f: robustness_section(f.robustness),
         lambda f: intake_section(f.intake),
+        lambda f: api_section(f.api),
         _findings_section,
     ]
     return "\n".join(line for section in sections for line in section(figures))
@@ -103,6 +106,7 @@ def _summary(f: Figures) -> list[str]:
         *_efficiency_targets(f.efficiency),
         *robustness_targets(f.robustness),
         *intake_targets(f.intake),
+        *api_targets(f.api),
         "",
         "Why a target is missed, and what would meet it, is under [What the figures say](#what-the-figures-say).",
         "",

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from wizard import content
 
+from .api import bench_api_steps
 from .intake import bench_intake
 from .load import HttpReport, bench_http
 from .measure import bench_engine, bench_steps, machine
@@ -42,6 +43,9 @@ def run(
     steps = bench_steps(
         diagnoses={"seed": 10, "1,000×500": 4} if quick else {"seed": 80, "1,000×500": 30}, log=log
     )
+
+    log("One step through the JSON API beside one in the wizard…")
+    api = bench_api_steps(diagnoses=4 if quick else 30, log=log)
 
     log("HTTP…")
     http = _http_or_why_not(
@@ -76,6 +80,7 @@ def run(
             efficiency=efficiency,
             robustness=robustness,
             intake=intake,
+            api=api,
             duration=duration,
             concurrency=concurrency,
         )

@@ -108,7 +108,7 @@ class ApiKey(models.Model):
     @classmethod
     def find(cls, secret: str) -> ApiKey | None:
         """The active key this secret belongs to, or None."""
-        parts = secret.split("_")
+        parts = secret.split("_", 2)  # the random part may hold "_" too
         if len(parts) != 3 or parts[0] != "pud" or len(parts[1]) != KEY_PREFIX_LENGTH:
             return None
         key = (
