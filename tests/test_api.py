@@ -155,7 +155,8 @@ def test_an_earlier_answer_is_changed_by_its_number(api):
         {"number": 1, "question": first["question"], "answer": "pay-comm-failed"},
     )
     assert changed.status_code == 200, changed.content
-    assert [a["answer"] for a in changed.json()["answers"]] == ["pay-comm-failed"]
+    # The other answers are facts about the terminal: they stay (as in the wizard).
+    assert [a["answer"] for a in changed.json()["answers"]] == ["pay-comm-failed", "unsure"]
 
 
 def test_a_stale_step_is_409_with_the_current_state(api):

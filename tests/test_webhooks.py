@@ -347,6 +347,7 @@ def test_the_integration_page_shows_the_embedding_code(admin_client, integration
 def test_the_integration_form_refuses_what_is_not_an_origin(admin_client, integration):
     url = reverse("admin:wizard_integration_change", args=[integration.pk])
     data = {"name": "Pay Co", "slug": "pay", "webhook_url": "", "is_active": "on"}
+    data |= {"keys-TOTAL_FORMS": "0", "keys-INITIAL_FORMS": "0"}  # its API keys, listed
     refused = admin_client.post(
         url, {**data, "allowed_origins": "https://ok.example.com\nhttps://x.example.com/path; script-src *"}
     )
