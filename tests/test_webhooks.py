@@ -22,7 +22,7 @@ from wizard.models import Diagnosis, Integration, Ticket, WebhookDelivery
 
 from .conftest import make_agent
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "embed-and-webhooks.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 EMBED = "/embed/pay/"
 CONTACT = {
     "name": "王老板",
@@ -33,7 +33,7 @@ CONTACT = {
 
 
 def documented_verifier():
-    """``verify_webhook`` exactly as docs/embed-and-webhooks.md tells partners to write it."""
+    """``verify_webhook`` exactly as docs/api.md tells partners to write it."""
     section = DOCS.read_text().split("### Verifying the signature", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     namespace: dict = {}

@@ -711,7 +711,7 @@ EMBED_SNIPPET = """\
     if (event.data.event === "resize") {{
       document.getElementById("pos-upgrade-doctor").style.height = event.data.height + "px";
     }} else if (event.data.event === "finished" || event.data.event === "escalated") {{
-      // event.data.code is the case code; see docs/embed-and-webhooks.md
+      // event.data.code is the case code; see docs/api.md
     }}
   }});
 </script>"""

@@ -11,9 +11,9 @@ every attempt and can send an event again.
 
 Each request carries ``X-Doctor-Signature: t=<unix time>,v1=<hex>``, the HMAC-SHA256 of
 ``"<t>.<body>"`` with the integration's webhook secret (Stripe's scheme); the recipe to
-verify it is in docs/embed-and-webhooks.md.
+verify it is in docs/api.md.
 
-What an event says (decided in docs/embed-and-webhooks.md, "What an event holds"): the
+What an event says (decided in docs/api.md, "What an event holds"): the
 case code and what the diagnosis found, never the merchant's contact details.
 """
 

@@ -1,6 +1,6 @@
 """The delivery log of webhook events (wizard/webhooks.py): one row per event sent to an
 integration, with what came of each attempt. It holds no personal data: the payload is
-the anonymous event (see docs/embed-and-webhooks.md), the case named by its code."""
+the anonymous event (see docs/api.md), the case named by its code."""
 
 from __future__ import annotations
 
