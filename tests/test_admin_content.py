@@ -495,6 +495,7 @@ def test_the_main_admin_pages_have_no_english_left_under_chinese(admin_client, s
         reverse("admin:wizard_import"),
         reverse("admin:wizard_learning"),
         reverse("admin:wizard_cause_simulate", args=[Cause.objects.get(slug="hardware-fault").pk]),
+        reverse("admin:wizard_cause_history", args=[cause.pk]),
     ]
     identifiers = {
         slug

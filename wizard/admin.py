@@ -66,6 +66,10 @@ DJANGO_ADMIN_STRINGS = (
     gettext_noop("Change or view list link"),
 )
 
+# django-simple-history's history table says these, and its Chinese catalogue lacks them:
+# listed here, they are in this project's catalogue, which comes first.
+HISTORY_TABLE_WORDS = (gettext_noop("Changes"), gettext_noop("None"))
+
 
 def yes_no(value: bool) -> str:
     """A yes / no icon like the admin's own, whose text is translated (Django's says "True")."""
