@@ -232,3 +232,26 @@ def test_purge_dry_run_changes_nothing(seeded):
     call_command("purge_diagnoses", "--older-than", "30", "--dry-run", stdout=out)
     assert "would be removed:\n  diagnoses: 1\n" in out.getvalue()
     assert Diagnosis.objects.count() == 1
+
+
+def test_insights_count_each_channel_the_purged_ones_too(support_client, seeded):
+    make_case(seeded)
+    make_case(seeded, channel="api", status="escalated")
+    make_case(seeded, channel="api")
+    make_case(seeded, channel="embed", days_ago=400)
+    call_command("purge_diagnoses", "--older-than", "365", stdout=io.StringIO())
+    start = timezone.localdate() - timedelta(days=500)
+    result = insights.figures(start, timezone.localdate(), language="en")
+    started = {row["channel"]: row["started"] for row in result.channels}
+    assert started == {"self": 1, "api": 2, "embed": 1}
+    api = next(row for row in result.channels if row["channel"] == "api")
+    assert api["escalation_rate"] == 0.5
+    wide = {"start": start.isoformat(), "end": timezone.localdate().isoformat()}
+    page = support_client.get(reverse("wizard:insights"), wide, **EN).content.decode()
+    assert 'data-channel-row="api"' in page and "embedded wizard" in page
+    rows = list(
+        csv.reader(
+            io.StringIO(support_client.get(reverse("wizard:insights"), {"format": "csv"}).content.decode())
+        )
+    )
+    assert ["channel", "api"] in [row[:2] for row in rows]

@@ -38,6 +38,7 @@ class Figures:
     totals: dict[str, Any] = field(default_factory=dict)
     days: list[dict[str, Any]] = field(default_factory=list)
     revisions: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=list)
     questions: list[dict[str, Any]] = field(default_factory=list)
     causes: list[dict[str, Any]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -111,6 +112,15 @@ def figures(start: date, end: date, *, revision: int | None = None, language: st
         by_revision[row["revision"]] = row
     _merge_archived(by_revision, archived, key=lambda d: d.revision, name="revision")
     result.revisions = [_finish(by_revision[r]) for r in sorted(by_revision)]
+
+    by_channel: dict[str, dict[str, Any]] = {}
+    for row in diagnoses.values("channel").annotate(**_counts()).order_by("channel"):
+        by_channel[row["channel"]] = row
+    _merge_archived(by_channel, archived, key=lambda d: d.channel, name="channel")
+    names = dict(Diagnosis.Channel.choices)
+    result.channels = [
+        {**_finish(by_channel[c]), "name": names.get(c, c)} for c in names if c in by_channel
+    ] + [{**_finish(by_channel[c]), "name": c} for c in sorted(by_channel) if c not in names]
 
     snapshot = _snapshot(revision)
     result.questions = _questions(diagnoses, archived, snapshot, language)
@@ -237,6 +247,7 @@ def to_csv(result: Figures) -> str:
         ("totals", [{"key": "all", **result.totals}]),
         ("day", [{"key": r["day"].isoformat(), **r} for r in result.days]),
         ("revision", [{"key": r["revision"], **r} for r in result.revisions]),
+        ("channel", [{"key": r["channel"], **r} for r in result.channels]),
         ("question", [{"key": r["slug"], **r} for r in result.questions]),
         ("cause", [{"key": r["slug"], **r} for r in result.causes]),
         ("step", [{"key": r["slug"], **r} for r in result.steps]),
@@ -244,7 +255,7 @@ def to_csv(result: Figures) -> str:
     for name, rows in sections:
         if not rows:
             continue
-        columns = [c for c in rows[0] if c not in ("key", "day", "revision", "slug")]
+        columns = [c for c in rows[0] if c not in ("key", "day", "revision", "channel", "slug", "name")]
         writer.writerow(["section", "key", *columns])
         for row in rows:
             writer.writerow([name, row["key"], *(row.get(c) for c in columns)])
