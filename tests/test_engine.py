@@ -136,9 +136,13 @@ def test_question_budget_stops_the_diagnosis():
 def test_effort_makes_an_expensive_question_wait():
     likelihood = np.array([[[0.9, 0.1], [0.1, 0.9]], [[0.8, 0.2], [0.2, 0.8]]])
     cheap_first = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.array([5.0, 1.0]))
-    assert engine.next_step(cheap_first, []).question == 1
+    assert engine.next_step(cheap_first, [], rule="gain").question == 1
     plain = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(2))
-    assert engine.next_step(plain, []).question == 0
+    assert engine.next_step(plain, [], rule="gain").question == 0
+    # ...unless it settles the diagnosis at once (0.9 ≥ 0.85) where the cheap one cannot:
+    # the look-ahead to the stop is worth its effort.
+    assert engine.next_step(cheap_first, [], rule="reach").question == 0
+    assert engine.next_step(cheap_first, [], rule="reach", confidence=0.95).question == 1
 
 
 def test_prior_must_be_positive():
@@ -406,7 +410,7 @@ def test_effort_divides_the_gain():
     gains = engine.information_gain(model, model.prior)
     # The better question at twice the effort loses to the cheaper one.
     assert gains[0] / 2 < gains[1] < gains[0]
-    assert engine.next_step(model, []).question == 1
+    assert engine.next_step(model, [], rule="gain").question == 1
 
 
 # --- Ranking and the order of the steps ----------------------------------------------------
