@@ -97,7 +97,7 @@ class Summary:
         approximation, with the runs' prior weights): how far chance alone moves it."""
         w = self._weights()
         effective = w.sum() ** 2 / (w**2).sum()
-        return 1.96 * float(np.sqrt(share * (1 - share) / effective))
+        return 1.96 * float(np.sqrt(max(share * (1 - share), 0.0) / effective))
 
     @property
     def top3(self) -> float:
@@ -274,24 +274,25 @@ class Robustness:
 def bench_robustness(
     bases: list[tuple[str, dict[str, Any]]],
     *,
-    per_cause: int,
+    per_cause: int | dict[str, int],
     log: Callable[[str], None],
     rules: tuple[engine.Rule, ...] = RULES,
 ) -> Robustness:
     """Every kind of merchant with the production rule; the alternative rules with the
     merchants that decide between them (model-true and slips)."""
+    counts = per_cause if isinstance(per_cause, dict) else {name: per_cause for name, _ in bases}
     summaries = []
     for name, payload in bases:
         for rule in rules:
             kinds = MERCHANTS if rule == engine.DEFAULT_RULE else MERCHANTS[1:3]
             for merchant in kinds:
-                summary = simulate(name, payload, merchant, rule, per_cause=per_cause)
+                summary = simulate(name, payload, merchant, rule, per_cause=counts[name])
                 summaries.append(summary)
                 log(
                     f"  {name} / {merchant.name} / {rule}: top-1 {summary.top1:.0%}, "
                     f"{summary.mean_questions:.1f} questions"
                 )
-    ceilings = {name: every_answer_top1(payload, per_cause=per_cause) for name, payload in bases}
+    ceilings = {name: every_answer_top1(payload, per_cause=counts[name]) for name, payload in bases}
     flagged = {name: health_flags(payload) for name, payload in bases}
     causes = {name: [c["slug"] for c in payload["causes"]] for name, payload in bases}
     return Robustness(summaries, ceilings, flagged, causes)
