@@ -348,9 +348,9 @@ def _engine_findings(by_causes: dict[int, EngineRow]) -> list[str]:
         "memory-bound matrix–vector products, close to the floor. Memory is the constraint to plan "
         f"for: a compiled revision of 1,000×500 keeps {mib(big.model_bytes)} in every worker process"
         + (f" and one of 3,000×1,000 {mib(huge.model_bytes)}" if huge else "")
-        + ", because the answer axis is padded to the question with the most options and the "
-        "log-likelihoods are kept beside the likelihoods; a worker keeps up to 16 revisions it has "
-        "served. Float32 arrays and unpadded yes/no questions would divide this by about four."
+        + " (float32, one row per answer with no padding, the believed likelihoods and their logarithms "
+        "kept beside the stated ones); a worker keeps the revisions it serves up to "
+        "`WIZARD_SNAPSHOT_CACHE` of them and `WIZARD_SNAPSHOT_CACHE_MB` of arrays, the oldest going first."
     ]
 
 
