@@ -11,7 +11,7 @@ run: install migrate messages knowledge accounts
 	@echo ""
 	@echo "  Merchant wizard:  http://127.0.0.1:8000/"
 	@echo "  Admin:            http://127.0.0.1:8000/admin/"
-	@echo "  (webhook deliveries: a task worker runs alongside; see docs/embed-and-webhooks.md)"
+	@echo "  (webhook deliveries: a task worker runs alongside; see docs/api.md)"
 	@echo ""
 	$(PY) manage.py db_worker --queue-name webhooks --no-reload & worker=$$!; \
 		trap 'kill $$worker' EXIT INT TERM; \

@@ -1,6 +1,6 @@
 // The embedded wizard (wizard/embed.py) tells the page around it what happened, as
 // postMessage events {"type": "pos-upgrade-doctor", "event": ..., ...}; see
-// docs/embed-and-webhooks.md. Events go only to the integration's allowed origins
+// docs/api.md. Events go only to the integration's allowed origins
 // (data-embed-origins), never to "*".
 (function () {
   "use strict";
