@@ -54,6 +54,9 @@ def test_full_diagnosis_with_the_keyboard_alone(page: Page, live_site, agent_log
         expect(page.locator(f'form[data-question="{current}"]')).to_have_count(0)
     page.keyboard.press("r")
     expect(page.locator("[data-solution]").first).to_be_visible()
+    # The swap has settled once the console moved focus to the result: typing elsewhere
+    # before that would have the focus taken from under it.
+    expect(page.locator("#result-heading")).to_be_focused()
     assert page.evaluate("window.__sameDocument") is True  # ranking moved without reloads
 
     code = page.locator("[data-case-code]").first.get_attribute("data-case-code")
