@@ -262,8 +262,10 @@ def walk_with_tab(page: Page, stops: int) -> set[str]:
 
 
 def from_the_top(page: Page) -> None:
-    """Start the next Tab walk at the top of the page (its skip link), once it has loaded."""
+    """Start the next Tab walk at the top of the page (its skip link), once it has loaded
+    and htmx has settled it (settling moves the focus to the new content's heading)."""
     page.wait_for_load_state()
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.locator(".skip-link").focus()
 
 
