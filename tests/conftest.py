@@ -6,6 +6,7 @@ import io
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -312,3 +313,16 @@ def like_postgresql():
 
     with connections[DEFAULT_DB_ALIAS].execute_wrapper(refuse_nul):
         yield
+
+
+@pytest.fixture
+def steady_clock(monkeypatch):
+    """The rate limiter's clock stopped now: counts in fixed windows (wizard/ratelimit.py)
+    must not straddle a window's end on a slow machine and start again from zero."""
+    import types
+
+    from wizard import ratelimit
+
+    now = time.time()
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: now))
+    return now

@@ -316,7 +316,7 @@ def test_unknown_code_is_a_404_and_repeated_misses_are_rate_limited(agent_client
     assert 0 < int(response["Retry-After"]) <= 900
 
 
-def test_misses_are_counted_per_agent_not_per_address(client, seeded, django_user_model):
+def test_misses_are_counted_per_agent_not_per_address(client, seeded, django_user_model, steady_clock):
     # One agent's typos must not lock out a call centre that shares one address; all of
     # them together meet a much higher ceiling per address (tests/test_rate_limits.py).
     group = Group.objects.get_or_create(name="Agents")[0]
