@@ -221,28 +221,29 @@ def information_gain(model: Model, p: np.ndarray) -> np.ndarray:
 LEADER_CANDIDATES = 64
 
 
-def expected_leader(model: Model, p: np.ndarray) -> np.ndarray:
-    """For every question, the expected probability of the leading cause after its answer:
-    sum over answers of max over causes of P(answer, cause). One minus it is the
-    chance that the diagnosis would then be wrong."""
+def _best_joint(model: Model, p: np.ndarray) -> np.ndarray:
+    """For every answer row, the largest P(answer, cause), looked for among the
+    :data:`LEADER_CANDIDATES` likeliest causes: the leader's share after that answer."""
     if len(p) > LEADER_CANDIDATES:
         likeliest = np.argpartition(p, -LEADER_CANDIDATES)[-LEADER_CANDIDATES:]
         joint = model._believed[:, likeliest] * p[likeliest].astype(np.float32)
     else:
         joint = model._believed * p.astype(np.float32)  # (R, C)
-    return model._per_question(joint.max(axis=1)).astype(float)
+    return joint.max(axis=1)
+
+
+def expected_leader(model: Model, p: np.ndarray) -> np.ndarray:
+    """For every question, the expected probability of the leading cause after its answer:
+    sum over answers of max over causes of P(answer, cause). One minus it is the
+    chance that the diagnosis would then be wrong."""
+    return model._per_question(_best_joint(model, p)).astype(float)
 
 
 def reach(model: Model, p: np.ndarray, confidence: float) -> np.ndarray:
     """For every question, the chance that its answer leaves the leading cause at least
     ``confidence`` likely, so that the questions can stop: a one-step look-ahead."""
     marginal = model._believed @ p.astype(np.float32)  # P(answer), every answer row
-    if len(p) > LEADER_CANDIDATES:
-        likeliest = np.argpartition(p, -LEADER_CANDIDATES)[-LEADER_CANDIDATES:]
-        joint = model._believed[:, likeliest] * p[likeliest].astype(np.float32)
-    else:
-        joint = model._believed * p.astype(np.float32)
-    ends = joint.max(axis=1) >= confidence * marginal
+    ends = _best_joint(model, p) >= confidence * marginal
     return model._per_question(np.where(ends, marginal, 0.0)).astype(float)
 
 
