@@ -413,6 +413,13 @@ def _close_tickets(diagnosis: Diagnosis, by, *, reason: str) -> None:
         )
 
 
+def may_change(diagnosis: Diagnosis, *, owner: bool, agent: bool) -> bool:
+    """Who may change a diagnosis, whatever the channel: anyone who has its code while it
+    is open; once it has a result or a request for help, only whoever started it (its
+    browser, or its integration through the API) and agents."""
+    return diagnosis.is_open or owner or agent
+
+
 def awaits_a_person(diagnosis: Diagnosis) -> bool:
     """Whether a request for help is still open: the case is in a person's hands."""
     return diagnosis.tickets.exclude(status=Ticket.Status.CLOSED).exists()

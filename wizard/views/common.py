@@ -145,7 +145,7 @@ def owns(request: HttpRequest, diagnosis: Diagnosis) -> bool:
 
 
 def may_change(request: HttpRequest, diagnosis: Diagnosis) -> bool:
-    return diagnosis.is_open or owns(request, diagnosis) or is_agent(request.user)
+    return diagnoses.may_change(diagnosis, owner=owns(request, diagnosis), agent=is_agent(request.user))
 
 
 def guards_changes(view=None, *, reading_too: bool = False):
