@@ -89,13 +89,14 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 @api.exception_handler(Refused)
 def _refused(request: HttpRequest, exc: Refused) -> HttpResponse:
     if exc.status == 429:
-        response = respond(
-            request,
-            429,
-            exc.error,
-            _("Too many requests with this key. Try again in %(seconds)d seconds.")
-            % {"seconds": exc.retry_after},
+        message = (
+            _(
+                "Too many codes that no diagnosis has were looked up with this key. Try again in %(seconds)d seconds."
+            )
+            if exc.error == "too-many-misses"
+            else _("Too many requests with this key. Try again in %(seconds)d seconds.")
         )
+        response = respond(request, 429, exc.error, message % {"seconds": exc.retry_after})
         response["Retry-After"] = str(exc.retry_after)
         return response
     return respond(

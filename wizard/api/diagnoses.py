@@ -48,8 +48,10 @@ def load(request: HttpRequest, code: str) -> Diagnosis:
 
 
 def may_change(key: ApiKey, diagnosis: Diagnosis) -> bool:
-    """``wizard.views.common.may_change`` for a key: the integration stands for the browser."""
-    return diagnosis.is_open or diagnosis.integration_id == key.integration_id or key.allows(AGENT)
+    """``diagnoses.may_change`` for a key: its integration stands for the browser."""
+    return diagnoses.may_change(
+        diagnosis, owner=diagnosis.integration_id == key.integration_id, agent=key.allows(AGENT)
+    )
 
 
 def changeable(request: HttpRequest, code: str) -> Diagnosis:
