@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from wizard import diagnoses
-from wizard.models import ArchivedDay, CaseEvent, Diagnosis, Ticket
+from wizard.models import ArchivedDay, CaseEvent, Diagnosis, Integration, Ticket, WebhookDelivery
 
 from .test_insights import make_case
 
@@ -143,3 +143,23 @@ def test_many_diagnoses_go_in_batches_and_are_counted_once(seeded, monkeypatch):
     assert "diagnoses: 5" in report and "answers: 5" in report
     assert not Diagnosis.objects.exists()
     assert list(ArchivedDay.objects.values_list("started", flat=True)) == [5]
+
+
+def test_the_webhook_events_about_a_case_go_with_it(seeded):
+    """An event names its case by code (and says its cause, steps tried, start time): it
+    must not outlive the case it is about."""
+    integration = Integration.objects.create(
+        name="Pay Co", slug="pay", webhook_url="https://pay.example.com/h"
+    )
+    old, recent = make_case(seeded, days_ago=400), make_case(seeded)
+    for case in (old, recent):
+        WebhookDelivery.objects.create(
+            integration=integration,
+            event_type=WebhookDelivery.Event.OUTCOME,
+            diagnosis_code=case.code,
+            payload={"data": {"code": case.code}},
+        )
+    assert "webhook deliveries: 1" in purge("--older-than", "365", "--dry-run")
+    assert WebhookDelivery.objects.count() == 2
+    assert "webhook deliveries: 1" in purge("--older-than", "365")
+    assert list(WebhookDelivery.objects.values_list("diagnosis_code", flat=True)) == [recent.code]

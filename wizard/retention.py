@@ -24,13 +24,15 @@ from django.utils import timezone
 
 from .insights import CONCLUDED, GIVEN_UP_AFTER
 from .knowledge import UNSURE
-from .models import Answer, ArchivedDay, CaseEvent, Diagnosis, Ticket
+from .models import Answer, ArchivedDay, CaseEvent, Diagnosis, Ticket, WebhookDelivery
 
 Key = tuple  # (day, revision, channel): one ArchivedDay
 Counts = dict[Key, dict[str, list[int]]]
 
 # What a purge reports, by kind, in this order.
 DIAGNOSIS_KINDS = {Diagnosis: "diagnoses", Ticket: "tickets", Answer: "answers", CaseEvent: "case events"}
+# The webhook events sent about a case name it by its code (they outlive no case).
+DELIVERIES = "webhook deliveries"
 LOGIN_KINDS = {
     AccessAttempt: "login attempts (lockout counters)",
     AccessLog: "sign-ins",
@@ -69,12 +71,13 @@ def purge(cutoff: datetime, *, dry_run: bool = False) -> Counter:
     """Fold the expired diagnoses (see :func:`expired`) into anonymous daily counts, then
     delete them with everything personal attached. Returns how many rows of each kind
     (``DIAGNOSIS_KINDS``' names) went, or would go with ``dry_run``."""
-    removed = Counter(dict.fromkeys(DIAGNOSIS_KINDS.values(), 0))
+    removed = Counter(dict.fromkeys([*DIAGNOSIS_KINDS.values(), DELIVERIES], 0))
     if dry_run:
         old = expired(cutoff)
         for model, kind in DIAGNOSIS_KINDS.items():
             rows = old if model is Diagnosis else model.objects.filter(diagnosis__in=old)
             removed[kind] = rows.count()
+        removed[DELIVERIES] = _deliveries(old).count()
         return removed
     while ids := list(expired(cutoff).order_by("pk").values_list("pk", flat=True)[:BATCH]):
         removed.update(_purge_batch(cutoff, ids))
@@ -97,9 +100,16 @@ def _purge_batch(cutoff: datetime, ids: list[int]) -> Counter:
         for slug, n in steps[key].items():
             day.steps[slug] = day.steps.get(slug, 0) + n
         day.save()
+    deliveries, _kinds = _deliveries(old).delete()
     # Tickets, answers and events go with their diagnosis (cascade): no contact detail stays.
     _total, deleted = old.delete()
-    return Counter({kind: deleted.get(model._meta.label, 0) for model, kind in DIAGNOSIS_KINDS.items()})
+    removed = Counter({kind: deleted.get(model._meta.label, 0) for model, kind in DIAGNOSIS_KINDS.items()})
+    removed[DELIVERIES] = deliveries
+    return removed
+
+
+def _deliveries(diagnoses: QuerySet) -> QuerySet:
+    return WebhookDelivery.objects.filter(diagnosis_code__in=diagnoses.values("code"))
 
 
 def purge_logins(cutoff: datetime, *, dry_run: bool = False) -> Counter:
