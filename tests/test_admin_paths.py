@@ -345,6 +345,30 @@ def test_a_strength_change_can_be_undone_from_the_history_page(admin_client):
     assert newest.context["row_records"][0].changes[0].old == labels[after]
 
 
+def test_an_older_row_change_is_not_undone_over_a_later_one(admin_client):
+    """a → b, then b → c: putting back the row as it was before the first change would
+    silently throw c away. Only a row's latest change is offered, and an older one is refused."""
+    from wizard.models import Cause, Evidence, Strength
+
+    url = cause_url("network-problem")
+    data = form_data(admin_client.get(url, **EN))
+    row = int(data["evidence-0-id"])
+    first, second = [str(s.value) for s in Strength if str(s.value) != data["evidence-0-likelihood"]][:2]
+    admin_client.post(url, data | {"evidence-0-likelihood": first}, **EN)
+    data = form_data(admin_client.get(url, **EN))
+    admin_client.post(url, data | {"evidence-0-likelihood": second}, **EN)
+    assert str(Evidence.objects.get(pk=row).likelihood) == second
+
+    cause = Cause.objects.get(slug="network-problem")
+    history = admin_client.get(reverse("admin:wizard_cause_history", args=[cause.pk]), **EN)
+    changes = [r for r in history.context["row_records"] if r.kind == "changed" and r.row_id == row]
+    assert len(changes) == 2 and changes[0].undo_url and not changes[1].undo_url
+    older = reverse("admin:wizard_cause_undo_row", args=[cause.pk, "evidence", changes[1].history_id])
+    response = admin_client.post(older, follow=True, **EN)
+    assert "changed again since" in response.content.decode()
+    assert str(Evidence.objects.get(pk=row).likelihood) == second
+
+
 def test_undoing_a_row_change_needs_the_right_to_change(client, seeded, django_user_model):
     from django.contrib.auth.models import Permission
 

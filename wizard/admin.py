@@ -291,9 +291,13 @@ class ContentAdmin(SimpleHistoryAdmin, TranslationAdmin):
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         relations = editing.inline_relations(self)
-        records = editing.row_records(obj, relations)[:200]
+        records = editing.row_records(obj, relations, newest=200)
         models_by_name = {model._meta.model_name: model for model, _fk in relations}
+        undoable = set()  # a row's newest change only: undoing an older one is refused
         for record in records:
+            if (record.row, record.row_id) in undoable:
+                continue
+            undoable.add((record.row, record.row_id))
             if self._may_undo(request, obj, models_by_name[record.row]):
                 record.undo_url = reverse(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_undo_row",

@@ -80,6 +80,7 @@ class Record:
     what: str  # the row, as an admin names it
     changes: list[Change] = field(default_factory=list)
     row: str = ""  # the row's model name, for an inline row's record
+    row_id: int | None = None  # ...and the row's own id
     history_id: int | None = None
     undo_url: str = ""  # set by the admin for those who may undo it
 
@@ -178,26 +179,36 @@ def inline_relations(model_admin) -> list[tuple[type[models.Model], str]]:
     return relations
 
 
-def row_records(obj, relations, *, since: datetime | None = None) -> list[Record]:
-    """Every saved change to the inline rows of ``obj``, newest first."""
+def row_records(obj, relations, *, since: datetime | None = None, newest: int | None = None) -> list[Record]:
+    """Saved changes to the inline rows of ``obj``, newest first: every one since ``since``,
+    or the ``newest`` of them (only those are read and described)."""
     found = []
     for model, fk in relations:
         history = model.history.filter(**{f"{fk}_id": obj.pk}).select_related("history_user")
         if since is not None:
             history = history.filter(history_date__gt=since)
+        if newest is not None:
+            history = history.order_by("-history_date", "-history_id")[:newest]
         kind = str(model._meta.verbose_name)
         for record in history:
             item = _as_record(record, model, skip=(fk,))
             item.what = f"{kind}: {item.what}"
-            item.row, item.history_id = model._meta.model_name, record.history_id
+            item.row, item.row_id, item.history_id = model._meta.model_name, record.id, record.history_id
             found.append(item)
-    return sorted(found, key=lambda r: r.when, reverse=True)
+    found.sort(key=lambda r: r.when, reverse=True)
+    return found if newest is None else found[:newest]
 
 
 def object_records(obj, *, since: datetime) -> list[Record]:
     """The object's own saved changes since ``since``, newest first (not its creation)."""
     history = obj.history.filter(history_date__gt=since).select_related("history_user")
     return [r for r in (_as_record(record, type(obj)) for record in history) if r.changes]
+
+
+def is_latest(model, record) -> bool:
+    """Whether ``record`` is the newest saved change of its row."""
+    newest = model.history.filter(id=record.id).order_by("-history_date", "-history_id").first()
+    return newest is not None and newest.history_id == record.history_id
 
 
 class UndoRefused(Exception):
@@ -211,6 +222,10 @@ def undo_row(model, fk: str, parent_pk, history_id: int, *, by) -> None:
     record = model.history.filter(history_id=history_id, **{f"{fk}_id": parent_pk}).first()
     if record is None:
         raise LookupError(history_id)
+    if not is_latest(model, record):
+        # Putting back the row as it was before an older change would silently undo the
+        # changes made to it since.
+        raise UndoRefused(_("This row was changed again since. Undo its latest change first."))
     try:
         with transaction.atomic():
             if record.history_type == "+":
