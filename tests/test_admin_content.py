@@ -404,7 +404,19 @@ def test_health_report_says_what_a_cause_with_one_symptom_needs(admin_client):
     assert "a question that tells it from “" in advice
     # Following the advice works: link it as suggested, and the merchant finds it.
     run = review.simulate_cause(Snapshot.from_payload(0, compile_payload()), "new-cause", "en")
-    assert review.symptoms_needed(compile_payload(), run, "en")
+    links = review.symptoms_needed(compile_payload(), run, "en")
+    assert len(links) == int(match.group(1))
+    for _question, symptom, word in links:
+        Evidence.objects.update_or_create(
+            cause=cause,
+            symptom=Symptom.objects.get(slug=symptom),
+            defaults={"likelihood": Strength[word.upper()]},
+        )
+        assert (
+            f"→ “{Symptom.objects.get(slug=symptom).title_en or Symptom.objects.get(slug=symptom).title}”"
+            in advice
+        )
+    assert review.simulate_cause(Snapshot.from_payload(0, compile_payload()), "new-cause", "en").is_found
 
 
 # --- 9. The admin in Chinese ---------------------------------------------------------------

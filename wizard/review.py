@@ -24,7 +24,7 @@ from django.utils.translation import ngettext
 from . import engine
 from .checks import Finding, check_payload
 from .knowledge import KINDS, SINGULAR, STRENGTHS, Snapshot, get_snapshot, text
-from .models import DEFAULT_LIKELIHOOD
+from .models import DEFAULT_LIKELIHOOD, Strength
 from .position import rules
 
 # Two causes are "twins" when answering every question is expected to give less than this
@@ -132,7 +132,8 @@ def _not_found(payload: dict[str, Any], run: CauseRun, language: str, *, measure
     linked_text = ngettext(
         "It has %(count)s symptom linked.", "It has %(count)s symptoms linked.", linked
     ) % {"count": linked}
-    questions = symptoms_needed(payload, run, language) if measure else []
+    needed = symptoms_needed(payload, run, language) if measure else []
+    questions = [_link_text(payload, link, language) for link in needed]
     if questions:
         advice = ngettext(
             "Add evidence: link it to at least %(n)s symptom merchants are asked about first, with "
@@ -145,7 +146,7 @@ def _not_found(payload: dict[str, Any], run: CauseRun, language: str, *, measure
         ) % {
             "n": len(questions),
             "leader": run.leader,
-            "questions": "; ".join(f"“{q}”" for q in questions),
+            "questions": "; ".join(questions),
         }
     else:
         advice = _(
@@ -156,10 +157,11 @@ def _not_found(payload: dict[str, Any], run: CauseRun, language: str, *, measure
     return Finding("warning", "cause", run.slug, f"{found} {linked_text} {advice}")
 
 
-def symptoms_needed(payload: dict[str, Any], run: CauseRun, language: str) -> list[str]:
+def symptoms_needed(payload: dict[str, Any], run: CauseRun, language: str) -> list[tuple[str, str, str]]:
     """The fewest questions merchants are asked anyway (those of the simulated run, in
     order) whose symptoms, linked to the cause with a strength unlike the leading cause's,
-    let a simulated merchant find it: their texts, or [] when a few are not enough.
+    let a simulated merchant find it: (question slug, symptom slug, strength word) for
+    each link to add, or [] when a few are not enough.
 
     A question about a symptom of this cause alone is rarely asked (it tells the engine
     little about the others), so evidence on the questions asked first is what helps."""
@@ -185,8 +187,19 @@ def symptoms_needed(payload: dict[str, Any], run: CauseRun, language: str) -> li
             {"symptom": symptom, "strength": word} for symptom, word in chosen.items()
         ]
         if simulate_cause(Snapshot.from_payload(0, trial), run.slug, language).is_found:
-            return [text(questions[q]["text"], language) for q in run.asked[: len(links)]]
+            return [(q, *link) for q, link in zip(run.asked, links, strict=False)]
     return []
+
+
+def _link_text(payload: dict[str, Any], link: tuple[str, str, str], language: str) -> str:
+    """One link to add, as the admin makes it: “question” → “symptom”: strength."""
+    question, symptom, word = link
+    questions = {q["slug"]: q for q in payload["questions"]}
+    symptoms = {s["slug"]: s for s in payload["symptoms"]}
+    question_text = text(questions[question]["text"], language)
+    return (
+        f"“{question_text}” → “{text(symptoms[symptom]['title'], language)}”: {Strength[word.upper()].label}"
+    )
 
 
 def _entry(payload: dict[str, Any], cause: str) -> dict[str, Any]:
