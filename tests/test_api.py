@@ -525,3 +525,23 @@ def test_every_issued_key_is_found_whatever_its_random_part(db, integration):
     secrets_ = [ApiKey.issue(integration, f"k{i}", ["diagnose"])[1] for i in range(40)]
     assert any(secret.count("_") > 2 for secret in secrets_)
     assert all(ApiKey.find(secret) is not None for secret in secrets_)
+
+
+def test_cors_and_framing_read_the_same_origins(db):
+    """One reading of the allowed origins for CORS and the embed: as browsers send them
+    (lower case, no trailing slash), and a line that is not an origin counts for nothing."""
+    Integration.objects.create(
+        name="Shop",
+        slug="shop",
+        allowed_origins="HTTPS://Shop.Example.com/\nhttps://x.example.com/path; script-src *\n",
+    )
+    shop = Integration.objects.get(slug="shop")
+    assert shop.origins == ["https://shop.example.com"]
+
+    def preflight(origin):
+        return Client().options(
+            f"{API}/diagnoses", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+        )
+
+    assert preflight("https://shop.example.com")["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "Access-Control-Allow-Origin" not in preflight("https://x.example.com/path; script-src *")

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_noop, ngettext
 from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import editing, embed, webhooks
+from . import editing, webhooks
 from .api.admin import ApiKeyInline
 from .content import field_name
 from .forms import AdminLoginForm, SolutionAdminForm
@@ -51,6 +51,7 @@ from .models import (
     Ticket,
     WebhookDelivery,
 )
+from .models.integrations import ORIGIN
 from .views import admin_pages
 
 admin.site.site_header = _("POS Upgrade Doctor")
@@ -670,7 +671,7 @@ class IntegrationForm(forms.ModelForm):
         """One origin a line (scheme, host, optional port), as a browser sends it."""
         lines = [line.strip().rstrip("/") for line in self.cleaned_data["allowed_origins"].splitlines()]
         lines = [line for line in lines if line]
-        wrong = [line for line in lines if not embed.ORIGIN.match(line.lower())]
+        wrong = [line for line in lines if not ORIGIN.match(line.lower())]
         if wrong:
             raise forms.ValidationError(
                 _(
@@ -707,7 +708,7 @@ def embed_snippet(request: HttpRequest, integration: Integration) -> dict:
     url = request.build_absolute_uri(reverse("embed:landing", kwargs={"integration": integration.slug}))
     origin = request.build_absolute_uri("/").rstrip("/")
     snippet = EMBED_SNIPPET.format(url=url, origin=origin, title=_("POS Upgrade Doctor"))
-    return {"embed_snippet": snippet, "embed_url": url, "embed_ready": bool(embed.valid_origins(integration))}
+    return {"embed_snippet": snippet, "embed_url": url, "embed_ready": bool(integration.origins)}
 
 
 EMBED_SNIPPET = """\

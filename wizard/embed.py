@@ -23,7 +23,6 @@ the wizard opened anywhere else (``EmbedCookieMiddleware``).
 from __future__ import annotations
 
 import json
-import re
 from functools import wraps
 
 from django.conf import settings
@@ -33,21 +32,11 @@ from django.urls import get_script_prefix, set_script_prefix
 
 from .models import Diagnosis, Integration
 
-# An origin as a browser sends it: scheme, host, optional port; nothing else (a line of
-# the allowed origins must never add a directive to the Content-Security-Policy).
-ORIGIN = re.compile(r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
-
-
-def valid_origins(integration: Integration) -> list[str]:
-    """The integration's allowed origins that are origins, lower-cased, without repeats."""
-    origins = (origin.lower() for origin in integration.origins)
-    return list(dict.fromkeys(origin for origin in origins if ORIGIN.match(origin)))
-
 
 def find_integration(slug: str) -> Integration | None:
     """The active integration embedding under ``slug``, if it may be embedded anywhere."""
     integration = Integration.objects.filter(slug=slug, is_active=True).first()
-    if integration is None or not valid_origins(integration):
+    if integration is None or not integration.origins:
         return None
     return integration
 
@@ -70,7 +59,7 @@ def embedded(view):
             response = view(request, *args, **kwargs)
         finally:
             set_script_prefix(prefix)
-        response._csp_replace = {"frame-ancestors": valid_origins(found)}
+        response._csp_replace = {"frame-ancestors": found.origins}
         response.xframe_options_exempt = True
         return response
 
@@ -93,7 +82,7 @@ def template_context(request: HttpRequest) -> dict:
     return {
         "base_template": "embed/base.html",
         "embed": integration,
-        "embed_origins": json.dumps(valid_origins(integration)),
+        "embed_origins": json.dumps(integration.origins),
     }
 
 

@@ -36,7 +36,7 @@ def known_origin(origin: str) -> bool:
     """Whether any active integration allows ``origin``."""
     if not origin or "\n" in origin or len(origin) > 200:
         return False
-    rows = Integration.objects.filter(is_active=True, allowed_origins__contains=origin)
+    rows = Integration.objects.filter(is_active=True, allowed_origins__icontains=origin)
     return any(origin in integration.origins for integration in rows.only("allowed_origins"))
 
 

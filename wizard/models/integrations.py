@@ -9,6 +9,7 @@ only a hash of the secret is stored, the secret itself is shown once when it is 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from django.db import models
@@ -16,6 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .base import TimeStamped
+
+# An origin as a browser sends it: scheme, host, optional port; nothing else (a line of
+# the allowed origins must never add a directive to the Content-Security-Policy).
+ORIGIN = re.compile(r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
 
 KEY_PREFIX_LENGTH = 8  # the public part of a key, kept in clear to find its row
 
@@ -61,7 +66,11 @@ class Integration(TimeStamped):
 
     @property
     def origins(self) -> list[str]:
-        return [line.strip().rstrip("/") for line in self.allowed_origins.splitlines() if line.strip()]
+        """The allowed origins, as browsers send them (lower case, no trailing slash),
+        without repeats; a line that is not an origin counts for nothing. The API's CORS,
+        the embed's frame-ancestors and its postMessage targets all read this."""
+        lines = (line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines())
+        return list(dict.fromkeys(line for line in lines if ORIGIN.match(line)))
 
 
 class ApiKey(models.Model):
