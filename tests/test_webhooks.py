@@ -210,17 +210,6 @@ def test_no_event_without_an_active_integration_with_a_webhook_url(seeded, integ
     assert not DBTaskResult.objects.exists()
 
 
-def test_a_change_rolled_back_sends_nothing(seeded, integration, django_capture_on_commit_callbacks):
-    from django.db import transaction
-
-    diagnosis = diagnoses.start(revision=seeded.number, language="zh-hans", integration=integration)
-    capture = django_capture_on_commit_callbacks(execute=True)
-    with capture as callbacks, pytest.raises(RuntimeError), transaction.atomic():
-        diagnoses.record_outcome(diagnosis, Outcome.RESOLVED, solution="x")
-        raise RuntimeError
-    assert callbacks == [] and not WebhookDelivery.objects.exists() and not DBTaskResult.objects.exists()
-
-
 # --- Retries ----------------------------------------------------------------------------------
 
 

@@ -359,6 +359,7 @@ def ask_more(diagnosis: Diagnosis, *, extended: bool = True) -> Position:
     return _advance(diagnosis)
 
 
+@transaction.atomic
 def record_outcome(
     diagnosis: Diagnosis,
     outcome: Outcome,
@@ -370,7 +371,8 @@ def record_outcome(
 ) -> None:
     """Store what came of a diagnosis, attributed: RESOLVED by ``solution``; NOT_FIXED
     after the steps ``tried`` (evidence against the causes they fix from then on);
-    ESCALATED to a person; CALLBACK (nothing changes but the record)."""
+    ESCALATED to a person; CALLBACK (nothing changes but the record). One transaction:
+    the case, its tickets, its event and the webhook event it sends commit together."""
     now = timezone.now()
     fields: dict[str, Any] = {}
     if outcome == Outcome.RESOLVED:
