@@ -154,8 +154,9 @@ MIDDLEWARE = [
     # The JSON API's CORS, and its errors as JSON (wizard/api/middleware.py).
     "wizard.api.middleware.ApiMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before the session and CSRF middleware, so that it sees the cookies they set.
-    "wizard.embed.EmbedCookieMiddleware",
+    # The embedded wizard's integration, and its cookies: before the session and CSRF
+    # middleware, so that it sees the cookies they set (wizard/embed.py).
+    "wizard.embed.EmbedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,6 +166,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # ...and who may frame an embed response: inside the CSP and clickjacking middleware.
+    "wizard.embed.EmbedFramingMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
     "wizard.middleware.RejectNulMiddleware",

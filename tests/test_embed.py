@@ -49,6 +49,21 @@ def test_the_embed_may_be_framed_by_the_allowed_origins_only(client, seeded, int
     assert directive(response, "default-src") == "default-src 'self'"
 
 
+def test_what_is_answered_instead_of_an_embed_page_shows_in_the_frame_too(seeded, integration):
+    """A browser that keeps no third-party cookie sends no CSRF token: the refusal, and
+    an address the embed does not have, must show inside the provider's frame, not as a
+    blank frame refused by X-Frame-Options."""
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    for response in (strict.post(EMBED + "start/", {"token": "t"}), strict.get(EMBED + "no/such/page/")):
+        assert response.status_code in (403, 404)
+        assert directive(response, "frame-ancestors") == (
+            "frame-ancestors https://pay.example.com https://shop.example.com:8443"
+        )
+        assert "X-Frame-Options" not in response
+
+
 def test_every_other_page_still_refuses_to_be_framed(client, seeded, integration):
     diagnosis = Diagnosis.objects.create(revision=seeded)
     for url in ("/", reverse("wizard:result", args=[diagnosis.code]), "/privacy/", "/embed/nobody/"):

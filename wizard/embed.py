@@ -17,12 +17,13 @@ Inside a provider's page the wizard is a third party: browsers send it no SameSi
 cookie, so neither the CSRF cookie nor the cookie that says which cases this browser
 started would work. On embed responses those cookies are ``SameSite=None; Secure;
 Partitioned`` (CHIPS): kept by the browser for this provider's site only, never sent to
-the wizard opened anywhere else (``EmbedCookieMiddleware``).
+the wizard opened anywhere else (``EmbedMiddleware``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -42,26 +43,23 @@ def find_integration(slug: str) -> Integration | None:
 
 
 def embedded(view):
-    """The merchant ``view`` served inside ``/embed/<integration>/``."""
+    """The merchant ``view`` served inside ``/embed/<integration>/`` (the integration was
+    found by :class:`EmbedMiddleware`)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, integration: str, **kwargs) -> HttpResponse:
-        found = find_integration(integration)
+        found = getattr(request, "embed", None)
         if found is None:
             return render(request, "embed/unavailable.html", {"slug": integration}, status=404)
-        request.embed = found
         # A relative STATIC_URL is prefixed with the script prefix when first read, then
         # kept: read it before the prefix changes, so static files keep their address.
         settings.STATIC_URL  # noqa: B018
         prefix = get_script_prefix()
         set_script_prefix(f"{prefix}embed/{found.slug}/")
         try:
-            response = view(request, *args, **kwargs)
+            return view(request, *args, **kwargs)
         finally:
             set_script_prefix(prefix)
-        response._csp_replace = {"frame-ancestors": found.origins}
-        response.xframe_options_exempt = True
-        return response
 
     return wrapper
 
@@ -91,16 +89,47 @@ def template_context(request: HttpRequest) -> dict:
 THIRD_PARTY_SAMESITE = "None; Partitioned"
 
 
-class EmbedCookieMiddleware:
-    """Cookies set on an embed response work inside the provider's page (see above)."""
+EMBED_PATH = re.compile(r"^/embed/(?P<slug>[-a-zA-Z0-9_]+)/")
+
+
+class EmbedMiddleware:
+    """Every response under ``/embed/<slug>/`` of an integration that may be embedded —
+    the wizard's pages and also what is answered before or instead of them (a refused CSRF
+    token, an address that is not there, a server error) — may be framed by its allowed
+    origins, and its cookies work inside the provider's page (see above).
+
+    It comes before the session and CSRF middleware, to see the cookies they set. The
+    framing is said on the response (django-csp's ``_csp_replace``, Django's
+    ``xframe_options_exempt``), which the CSP and clickjacking middleware read later, on
+    the way out, whichever layer answered."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        match = EMBED_PATH.match(request.path_info)
+        integration = find_integration(match["slug"]) if match else None
+        if integration is None:
+            return self.get_response(request)
+        request.embed = integration
+        response = self.get_response(request)
+        for morsel in response.cookies.values():
+            morsel["samesite"] = THIRD_PARTY_SAMESITE
+            morsel["secure"] = True
+        return response
+
+
+class EmbedFramingMiddleware:
+    """The framing of an embed response (see :class:`EmbedMiddleware`): inside the CSP and
+    clickjacking middleware, so that they read it, and below everything that may answer."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if getattr(request, "embed", None) is not None:
-            for morsel in response.cookies.values():
-                morsel["samesite"] = THIRD_PARTY_SAMESITE
-                morsel["secure"] = True
+        integration = getattr(request, "embed", None)
+        if integration is not None:
+            response._csp_replace = {"frame-ancestors": integration.origins}
+            response.xframe_options_exempt = True
         return response
