@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 
 from .. import diagnoses
-from ..diagnoses import Outcome, Verdict
+from ..diagnoses import Outcome, Verdict, could_be_case_code, find_diagnosis
 from ..forms import EscalationForm
 from ..knowledge import Reply, get_snapshot, latest_revision_number
 from ..models import ApiKey, Diagnosis
 from ..ratelimit import count_miss, lookup_wait
 from ..views import intake
-from ..views.common import case_summary, could_be_case_code, find_diagnosis
+from ..views.common import case_summary
 from .api import ApiError, api
 from .auth import Refused, keys
 from .schemas import AnswerIn, Error, EscalationIn, OutcomeIn, StartIn, State, TicketOut

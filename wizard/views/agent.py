@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import diagnoses, flow, privacy
-from ..diagnoses import Verdict
+from ..diagnoses import Verdict, could_be_case_code, find_diagnosis
 from ..forms import (
     AgentLoginForm,
     AgentStartForm,
@@ -43,8 +43,6 @@ from .common import (
     HtmxHttpRequest,
     answer_rows,
     case_summary,
-    could_be_case_code,
-    find_diagnosis,
     hazards_of,
     is_ticket_reference,
     language,

@@ -14,7 +14,7 @@ from django_htmx.middleware import HtmxDetails
 
 from .. import diagnoses, flow
 from ..knowledge import get_snapshot
-from ..models import CODE_ALPHABET, CODE_LENGTH, Answer, Diagnosis, Ticket, normalise_case_code
+from ..models import CODE_ALPHABET, Answer, Diagnosis, Ticket
 from ..roles import is_agent
 
 
@@ -38,31 +38,6 @@ def see_other(url: str) -> HttpResponse:
 
 def language() -> str:
     return get_language() or "zh-hans"
-
-
-def is_case_code(code: str) -> bool:
-    return len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code)
-
-
-def could_be_case_code(text: str) -> bool:
-    """Whether ``text`` (as typed, read aloud or put in an address) has a case code's shape:
-    the look-ups worth counting as guesses."""
-    return is_case_code(normalise_case_code(text))
-
-
-def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
-    """The diagnosis a person typed, read aloud or followed a link to, if any.
-
-    A code that cannot be one is not looked up: no query carries what a stranger put in
-    the address (PostgreSQL would refuse a NUL in it with a server error).
-    """
-    code = normalise_case_code(code)
-    if not is_case_code(code):
-        return None
-    # select_related() with no names would follow every foreign key, the revision's whole
-    # knowledge payload included.
-    diagnoses = Diagnosis.objects.select_related(*related) if related else Diagnosis.objects.all()
-    return diagnoses.filter(code=code).first()
 
 
 def is_ticket_reference(reference: str) -> bool:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url, replace_url
 
 from .. import diagnoses, flow, privacy, review
-from ..diagnoses import Outcome, Verdict
+from ..diagnoses import Outcome, Verdict, could_be_case_code, find_diagnosis
 from ..embed import started_from
 from ..forms import (
     DESCRIPTION_LIMIT,
@@ -42,8 +42,6 @@ from . import intake
 from .common import (
     HtmxHttpRequest,
     case_summary,
-    could_be_case_code,
-    find_diagnosis,
     guards_changes,
     hazards_of,
     is_ticket_reference,
