@@ -129,10 +129,6 @@ class ApiKey(models.Model):
             return None
         return key
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None and self.integration.is_active
-
     def allows(self, scope: str) -> bool:
         return scope in self.scopes
 
