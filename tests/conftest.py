@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -326,3 +327,11 @@ def steady_clock(monkeypatch):
     now = time.time()
     monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: now))
     return now
+
+
+@pytest.fixture
+def support_admin(db, django_user_model):
+    """A member of the "Support admins" group only: no permission of their own."""
+    user = django_user_model.objects.create_user("support.admin", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support admins"))
+    return user

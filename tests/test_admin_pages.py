@@ -26,13 +26,6 @@ def english():
 
 
 @pytest.fixture
-def support_admin(db, django_user_model):
-    user = django_user_model.objects.create_user("support.admin", is_staff=True)
-    user.groups.add(Group.objects.get(name="Support admins"))
-    return user
-
-
-@pytest.fixture
 def admin_client(client, seeded, support_admin):
     client.force_login(support_admin)
     return client
