@@ -364,7 +364,8 @@ if PRODUCTION:
 
 # The wizard stops asking when the leading cause is this likely (below one half it could
 # settle on a cause more likely wrong than right), after this many answers, or when no
-# question left would tell it WIZARD_MIN_GAIN_BITS of information (a property of the
+# question left would tell it WIZARD_MIN_GAIN_BITS of information, nor enough about the causes
+# still in play (engine.gain_floor; a property of the
 # scoring, not of a deployment, so not read from the environment). Whatever runs the
 # engine passes these in instead of keeping numbers of its own.
 WIZARD_CONFIDENCE = env_float("WIZARD_CONFIDENCE", engine.CONFIDENCE, minimum=0.5, maximum=1.0)

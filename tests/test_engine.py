@@ -373,21 +373,59 @@ def test_confidence_exactly_reached_stops():
     assert engine.next_step(model, [(0, 0)], confidence=np.nextafter(reached, 1)).reason != "confident"
 
 
-def test_a_question_worth_exactly_the_minimum_gain_is_asked():
+def test_a_question_worth_exactly_the_least_gain_is_asked():
     model = two_causes(yes_if_a=0.9, yes_if_b=0.3)
     gain = float(engine.information_gain(model, model.prior)[0])
-    assert engine.next_step(model, [], min_gain=gain).question == 0
-    step = engine.next_step(model, [], min_gain=np.nextafter(gain, 1))
+    # The floor is min_gain times a factor of the causes in play: set it to the gain.
+    min_gain = gain / engine.gain_floor(model.prior, min_gain=1.0)
+    assert engine.gain_floor(model.prior, min_gain) == pytest.approx(gain)
+    assert engine.next_step(model, [], min_gain=min_gain).question == 0
+    step = engine.next_step(model, [], min_gain=np.nextafter(min_gain, 1))
     assert (step.question, step.reason) == (None, "exhausted")
 
 
-def test_the_default_stop_rule_is_85_percent_and_15_questions():
+def test_the_default_stop_rule_is_85_percent_and_20_questions():
     model = two_causes(yes_if_a=0.85, yes_if_b=0.15)
     assert engine.next_step(model, []).question == 0
     assert engine.next_step(model, [(0, 0)]).reason == "confident"  # exactly 0.85
-    many = random_model(np.random.default_rng(5), causes=40, questions=20)
-    assert engine.next_step(many, [(q, 0) for q in range(14)], confidence=1.1).reason == "ask"
-    assert engine.next_step(many, [(q, 0) for q in range(15)], confidence=1.1).reason == "budget"
+    many = random_model(np.random.default_rng(5), causes=40, questions=30)
+    answers = [(q, q % 2) for q in range(20)]
+    assert engine.next_step(many, answers[:19], confidence=1.1).reason == "ask"
+    assert engine.next_step(many, answers, confidence=1.1).reason == "budget"
+
+
+def test_late_in_a_diagnosis_a_question_must_tell_a_tenth_of_a_bit():
+    # Four causes or fewer in play: the floor is a tenth of a bit; many more: it shrinks
+    # in proportion, down to the least gain ever asked for (0.02 bits).
+    assert engine.gain_floor(np.array([0.5, 0.5])) == pytest.approx(0.1)
+    assert engine.gain_floor(np.full(4, 0.25)) == pytest.approx(0.1)
+    assert engine.gain_floor(np.full(8, 0.125)) == pytest.approx(0.05)
+    assert engine.gain_floor(np.full(300, 1 / 300)) == pytest.approx(engine.MIN_GAIN_BITS)
+    assert engine.gain_floor(np.array([0.5, 0.5]), min_gain=0.0) == 0.0
+    # Two causes at 84.5 % / 15.5 %: a weak question (0.7 / 0.3) would tell 0.05 bits and
+    # is not asked; a stronger one (0.9 / 0.1) is.
+    weak = two_causes(yes_if_a=0.7, yes_if_b=0.3)
+    leaning = [(0, 0), (0, 0)]
+    assert engine.posterior(weak, leaning).max() == pytest.approx(0.845, abs=0.001)
+    assert engine.next_step(weak, leaning, asked=[], confidence=0.9).reason == "exhausted"
+    strong = engine.Model(
+        prior=np.ones(2),
+        likelihood=np.array([[[0.7, 0.3], [0.3, 0.7]], [[0.9, 0.1], [0.1, 0.9]]]),
+        effort=np.ones(2),
+    )
+    assert engine.next_step(strong, [(0, 0)], confidence=0.9).question == 1
+
+
+def test_many_weak_questions_are_still_asked_when_many_causes_are_open():
+    # 300 equally likely causes, each question pointing to a few: no question tells a
+    # tenth of a bit, and every one is still worth asking.
+    likelihood = np.full((40, 2, 300), 0.05)
+    for q in range(40):
+        likelihood[q, 0, 3 * q : 3 * q + 3] = 0.7  # "often" for three causes each
+    likelihood[:, 1] = 1 - likelihood[:, 0]
+    many = engine.Model(prior=np.ones(300), likelihood=likelihood, effort=np.ones(40))
+    assert engine.information_gain(many, many.prior).max() < 0.1
+    assert engine.next_step(many, []).reason == "ask"
 
 
 def test_the_budget_counts_answers_and_the_allowance_counts_not_sure_beyond_it():
@@ -505,31 +543,31 @@ def test_support_needs_the_answer_to_be_one_and_a_half_times_likelier_than_on_av
 
 
 def test_simulate_records_every_question_and_uses_only_real_answers_as_evidence():
-    likelihood = np.array([[[0.9, 0.1], [0.1, 0.9]], [[0.8, 0.2], [0.2, 0.8]], [[0.7, 0.3], [0.3, 0.7]]])
+    likelihood = np.array([[[0.9, 0.1], [0.1, 0.9]], [[0.8, 0.2], [0.2, 0.8]], [[0.9, 0.1], [0.1, 0.9]]])
     model = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(3))
     replies = {0: None, 1: 0, 2: 0}  # "not sure" to the first question asked
     transcript, p = engine.simulate(model, replies.get, confidence=0.99)
-    assert transcript == [(0, None), (1, 0), (2, 0)]
-    assert p == pytest.approx(engine.posterior(model, [(1, 0), (2, 0)]))
+    assert transcript == [(0, None), (2, 0), (1, 0)]
+    assert p == pytest.approx(engine.posterior(model, [(2, 0), (1, 0)]))
 
 
 def test_simulate_follows_the_confidence_and_budget_it_is_given():
-    # Every "yes" takes cause A from 50 % to 70 %, 84.5 %, then 92.7 %.
+    # Every "yes" takes cause A from 50 % to 80 %, then 94.1 %.
     model = engine.Model(
-        prior=np.ones(2), likelihood=np.array([[[0.7, 0.3], [0.3, 0.7]]] * 4), effort=np.ones(4)
+        prior=np.ones(2), likelihood=np.array([[[0.8, 0.2], [0.2, 0.8]]] * 4), effort=np.ones(4)
     )
-    assert len(engine.simulate(model, lambda q: 0)[0]) == 3  # 84.5 % is short of 85 %
-    assert len(engine.simulate(model, lambda q: 0, confidence=0.8)[0]) == 2
+    assert len(engine.simulate(model, lambda q: 0)[0]) == 2  # 80 % is short of 85 %
+    assert len(engine.simulate(model, lambda q: 0, confidence=0.8)[0]) == 1
     assert len(engine.simulate(model, lambda q: 0, budget=1)[0]) == 1
 
 
-def test_simulate_asks_at_most_15_questions_by_default():
+def test_simulate_asks_at_most_20_questions_by_default():
     # Answers that contradict each other keep the diagnosis open and every question useful.
     model = engine.Model(
-        prior=np.ones(2), likelihood=np.array([[[0.7, 0.3], [0.3, 0.7]]] * 20), effort=np.ones(20)
+        prior=np.ones(2), likelihood=np.array([[[0.7, 0.3], [0.3, 0.7]]] * 30), effort=np.ones(30)
     )
     transcript, p = engine.simulate(model, lambda q: q % 2)
-    assert len(transcript) == 15
+    assert len(transcript) == 20
     assert p.max() < 0.85
 
 

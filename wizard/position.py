@@ -23,19 +23,23 @@ __all__ = ["Limits", "Position", "Reply", "failed_steps", "locate", "rules"]
 
 @dataclass(frozen=True)
 class Limits:
-    """When the questions stop: confident enough, or the budget spent."""
+    """When the questions stop: confident enough, the budget spent, or no question left
+    worth asking (``late_factor``: see :func:`engine.gain_floor`)."""
 
     confidence: float
     budget: int
+    late_factor: float = engine.LATE_FACTOR
 
     @classmethod
     def for_case(cls, *, extended: bool) -> Limits:
         """The usual limits, or the wider ones of a merchant who asked for more questions
-        after a result: keep asking past the usual confidence, for a few more questions."""
+        after a result: keep asking past the usual confidence, for a few more questions,
+        any question that still tells something."""
         if extended:
             return cls(
                 confidence=max(settings.WIZARD_CONFIDENCE, settings.WIZARD_EXTENDED_CONFIDENCE),
                 budget=settings.WIZARD_QUESTION_BUDGET + settings.WIZARD_EXTENDED_BUDGET,
+                late_factor=1.0,
             )
         return cls(confidence=settings.WIZARD_CONFIDENCE, budget=settings.WIZARD_QUESTION_BUDGET)
 
@@ -87,9 +91,10 @@ class Position:
     def could_continue(self, limits: Limits) -> bool:
         """Whether, within ``limits``, another question would still be worth asking: the
         engine's own stopping rule, on this position (asked questions have no gain)."""
+        least_gain = (settings.WIZARD_MIN_GAIN_BITS, limits.late_factor)
         reason = engine.stop_reason(
             self.posterior,
-            bool((self.step.gains >= settings.WIZARD_MIN_GAIN_BITS).any()),
+            bool((self.step.gains >= engine.gain_floor(self.posterior, *least_gain)).any()),
             answered=len(self.evidence),
             asked=len(self.asked),
             confidence=limits.confidence,
@@ -112,6 +117,7 @@ def rules(snapshot: Snapshot, limits: Limits | None = None) -> dict:
         "budget": limits.budget,
         "unsure_allowance": settings.WIZARD_UNSURE_ALLOWANCE,
         "min_gain": settings.WIZARD_MIN_GAIN_BITS,
+        "late_factor": limits.late_factor,
         "early": snapshot.safety_questions,
     }
 
