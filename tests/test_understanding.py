@@ -91,6 +91,24 @@ def test_a_word_or_two_may_stand_between_the_characters_of_a_chinese_phrase(book
     assert read(book, "pos机升级后用不了了") == {"fails-every-time": "present"}
 
 
+def test_a_change_announced_is_not_a_change_made(book):
+    # "要" between the words of "计算方式改了": the notice says it will change.
+    assert "fee-calc-changed" not in read(book, "通知说手续费计算方式要改")
+    assert read(book, "手续费计算方式改了")["fee-calc-changed"] == "present"
+    assert "upgrade-stuck-failed" not in read(book, "升级会失败吗")
+
+
+def test_a_chinese_phrase_missing_its_last_character_is_no_typo(book):
+    # "手续费计算" has lost the change itself ("变了"): it is no near "手续费计算变了"...
+    assert "fee-calc-changed" not in read(book, "收到过通知,说手续费计算方式要改")
+    book_ = Phrasebook.from_phrases({"changed": {"zh-hans": ["手续费计算变了"]}})
+    assert read(book_, "手续费计算") == {}
+    assert read(book_, "手续费计算方法") == {}
+    # ...but a character missing inside it, or a wrong one, is a typo.
+    assert read(book_, "手续费计算改了") == {"changed": "present"}
+    assert read(book, "收到通知说费率调整")["fee-notice-rate"] == "present"  # "通知说费率要调整"
+
+
 def test_a_phrase_said_as_it_is_wins_over_one_with_words_between_its_own():
     # "机器开机正常" is "开机正常" as it is, and "机器正常" only with "开机" between.
     book = Phrasebook.from_phrases({"fine": {"zh-hans": ["机器正常"]}, "boots": {"zh-hans": ["开机正常"]}})

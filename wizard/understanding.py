@@ -167,6 +167,9 @@ FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
 GAP = 2
 NEGATION_CHARACTERS = frozenset("不没无未非别否能")
+# ...nor with one of these words, which say it is going to happen, not that it has: "计算
+# 方式要改" is a change announced, not "计算方式改了".
+INTENT = wordset("要 会 将 将要 就要 快要 想 准备 打算")
 # Question marks inside a clause: "网络正常吗" asks, it does not tell.
 QUESTION_WORDS = wordset("吗 么 嘛")
 # A topic is a phrase without the fault words at its end ("网络不好" → "网络", "wifi not
@@ -832,7 +835,11 @@ def places(phrase: Phrase, text: str) -> Iterator[tuple[int, int]]:
             aligned = fuzz.partial_ratio_alignment(key, text[offset:], score_cutoff=phrase.cutoff)
             if aligned is None:
                 break
-            yield offset + aligned.dest_start, offset + aligned.dest_end
+            start = offset + aligned.dest_start
+            yield start, offset + aligned.dest_end
+            if _HAN.search(key) and aligned.dest_end - aligned.dest_start < len(key):
+                # A character short: the same length with one wrong ("算法改了" for "算法变了").
+                yield start, min(start + len(key), len(text))
             offset += aligned.dest_start + 1
 
 
@@ -857,14 +864,14 @@ def gaps_only(key: str, words: Sequence[str]) -> str | None:
     between its own (at most ``GAP`` characters, no negation): "不能正常刷卡" says "不能
     刷卡", "换新路由器" says "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say
     "升级不了" (a word is either the phrase's or in between, never cut), nor "升级没失败"
-    "升级失败"."""
+    "升级失败", nor "计算方式要改" "计算方式改了" (see ``INTENT``)."""
     if not _HAN.search(key):
         return None
     at, between = 0, ""
     for word in words:
         if key.startswith(word, at):
             at += len(word)
-        elif at in (0, len(key)):
+        elif at in (0, len(key)) or word in INTENT:
             return None
         else:
             between += word
@@ -877,12 +884,15 @@ def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
     two of a long word ("authorizaton"), never a short word ("screen line" is not
     "screen fine"), never a word the phrasebook knows ("blank screen" is not "black
     screen"), never a word more or less ("authorization code" is not "no authorization
-    code"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
+    code"); in Chinese, one wrong character that is not a negation ("没" for "能" is no
+    typo), and never one missing or one more at its start or end ("手续费计算" is not
+    "手续费计算变了")."""
     if _HAN.search(key):
         ops = Levenshtein.editops(key, covered)
         changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
         changed |= {covered[op.dest_pos] for op in ops if op.tag != "delete"}
-        return len(ops) <= 1 and not changed & NEGATION_CHARACTERS
+        inside = all(op.tag == "replace" or 0 < op.src_pos < len(key) - (op.tag == "delete") for op in ops)
+        return len(ops) <= 1 and inside and not changed & NEGATION_CHARACTERS
     phrase_words, text_words = key.split(), covered.split()
     if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
         return key.replace(" ", "") == covered.replace(" ", "")
