@@ -471,6 +471,10 @@ def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
     # "吗" is a typo only where a question cannot be: "要授权吗?" asks.
     assert read(book, "要授权吗?") == {}
     assert understanding.normalise("咔嚓一声") == "咔嚓一声"
+    assert read(book, "屏幕显示终端未机活") == {"pay-not-activated": "present"}
+    assert understanding.normalise("刷卡鸡生机后") == "刷卡机升级后"
+    # "生机" is "升级" only where an upgrade is done: "生机勃勃" stays.
+    assert understanding.normalise("生机勃勃") == "生机勃勃"
 
 
 def test_a_number_of_years_reads_alike_in_digits_and_in_chinese(book):
@@ -484,6 +488,10 @@ def test_chat_spellings_and_irregular_verbs_read_like_the_words_they_stand_for(b
     assert read(book, "idk why it won't turn on") == {"boot-no-power": "present"}
     assert read(book, "the app froze") == read(book, "the app freezes") == {"pay-app-crash": "present"}
     assert read(book, "the screen broke") == {"screen-cracked-garbled": "present"}
+    assert read(book, "the battery is swelling") == {"battery-swollen": "present"}
+    assert read(book, "its like 8 yrs old")["device-over-5-years"] == "present"
+    assert read(book, "an error msg")["pay-other-message"] == "present"
+    assert read(book, "every txn fails")["fails-every-time"] == "present"
 
 
 def test_only_the_start_of_a_very_long_text_is_read(book):

@@ -212,6 +212,11 @@ SHORTHAND = {
     "msg": ("message",),
     "idk": ("i", "do", "not", "know"),
     "dunno": ("do", "not", "know"),
+    "txn": ("transaction",),
+    "txns": ("transactions",),
+    "dept": ("department",),
+    "yrs": ("years",),
+    "yr": ("year",),
 }
 # Irregular English verbs, so that "the fees didn't go up" reads like "the fees went up".
 IRREGULAR = {
@@ -249,6 +254,7 @@ IRREGULAR = {
     "gave": "give",
     "given": "give",
     "stuck": "stuck",
+    "swollen": "swell",
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
 
@@ -345,13 +351,19 @@ _VARIANTS = {
     "路由气": "路由器",
     "序列好": "序列号",
     "咭": "卡",  # "刷咭", "信用咭": a card, in Hong Kong
+    "机活": "激活",
+    "刷卡鸡": "刷卡机",
+    "收款鸡": "收款机",
+    "pos鸡": "pos机",
 }
 # ...and those that are a typo only where they stand: "咔" for "卡" next to swiping or
 # reading ("读不了咔"), "吗" for "码" after "enter" or before more words ("请输入授权吗",
-# "授权吗是什么"); but "要授权吗?" asks.
+# "授权吗是什么"), but "要授权吗?" asks; "生机" for "升级" before "后/失败/完…".
 _CONTEXT_VARIANTS = (
     (re.compile(r"(?:(?<=[刷读插])|(?<=不了))咔|咔(?=[刷槽片])"), "卡"),
     (re.compile(r"(?:(?<=输入)|(?<=输)|(?<=填))(授权|激活)吗|(授权|激活)吗(?=[\u4e00-\u9fff])"), None),
+    # "生机" for "升级" where an upgrade is done ("刷卡机生机后", "生机失败"), not "生机勃勃".
+    (re.compile(r"生机(?=[后了完失成到中时以之])"), "升级"),
 )
 # A number of years in digits reads as the phrases write it, in Chinese ("用了7年" is
 # "用了七年"); a year ("2019年") stays.
@@ -475,7 +487,7 @@ def latin_words(word: str) -> tuple[str, ...]:
     if word in CONTRACTIONS:
         return CONTRACTIONS[word]
     if word in SHORTHAND:
-        return SHORTHAND[word]
+        return tuple(map(stem, SHORTHAND[word]))
     for suffix in ("n't", "nt"):
         verb = word.removesuffix(suffix)
         if verb != word and verb in NOT_SUFFIXED:
