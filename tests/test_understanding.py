@@ -363,6 +363,14 @@ def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
         ("电池正常", "battery-swollen"),
         ("升级没问题", "upgrade-stuck-failed"),
         ("刷卡正常", "pay-card-read-fail"),
+        # "Clean" says "not dirty", "right" says "not short", "can get online" says the
+        # phones are not offline, and "in use" may stand before the "fine" word.
+        ("卡槽很干净", "card-slot-dirty"),
+        ("card slot's clean", "card-slot-dirty"),
+        ("到账金额是对的", "settlement-less"),
+        ("手机都能上网", "other-devices-offline"),
+        ("店里的wifi手机用着好好的", "other-devices-offline"),
+        ("my phone works fine on it", "other-devices-offline"),
     ],
 )
 def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, text, symptom):

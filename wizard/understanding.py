@@ -146,8 +146,8 @@ KEEPS = wordset("一直 总是 老是 反复 不停 不断")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
     "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
-    "行 还行 强 顺畅 流畅 "
-    "ok okay fine work working normal normally good well alright stable strong"
+    "行 还行 强 顺畅 流畅 干净 干干净净 对 对的 能上网 "
+    "ok okay fine work working normal normally good well alright stable strong clean correct"
 )
 # "It worked" after one of these in its clause is about the past, not now ("以前刷卡都正常",
 # "before the update payments went through"): no fact.
@@ -162,7 +162,9 @@ FINE_PAIRS = frozenset(
     for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
 )
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
-FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
+FINE_LEADS = wordset(
+    "很 挺 都 也 还 一切 完全 都很 也很 还是 是 用着 用起来 seem seems look looks totally perfectly"
+)
 # A Chinese phrase may match with up to this many characters between its own ("换了新的
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
 GAP = 2
@@ -181,12 +183,13 @@ _TOPIC_TAIL_WORDS = wordset(
     "不好 差 很差 坏 坏了 碎 裂 失败 超时 欠费 鼓包 鼓起来 发烫 冒烟 进水 乱码 花屏 不行 不通 不稳定 "
     "错误 异常 故障 出错 报错 断 断了 不上 打叉 问题 有问题 没反应 no not never down "
     "error failed failure broken dead cracked garbled frozen stuck lost bad poor weak timeout swollen "
-    "bulging hot overheating stopped issue problem"
+    "bulging hot overheating stopped issue problem 脏 脏了 很脏 不对 对不上 少 少了 "
+    "dirty dusty filthy offline wrong short"
 )
 # A topic this general says nothing about any one symptom ("机器正常", "有时候好").
 _GENERIC_TOPIC_WORDS = wordset(
     "pos pos机 机器 机子 设备 终端 收款 刷卡机 东西 问题 情况 有时候 有时 偶尔 每次 经常 老是 时候 "
-    "次次 terminal machine device reader app it sometimes always time completely"
+    "次次 terminal machine device reader app it sometimes always time completely everything all"
 )
 # English contractions, so that "can't", "cant" and "cannot" read alike.
 CONTRACTIONS = {
