@@ -333,6 +333,17 @@ def test_a_guess_before_a_phrase_is_no_fact_wherever_it_stands_in_the_clause(boo
     assert read(book, "刷不了卡可能是网络问题") == {"pay-card-read-fail": "present"}
 
 
+def test_what_other_people_say_of_their_own_terminals_is_no_fact_about_this_one(book):
+    facts = read(book, "群里好几个跟我一个型号的老板都说升完级刷不了了")
+    assert facts == {"others-same-model": "present"}  # said before "说", of the merchant's
+    assert read(book, "他们也说网卡得要命") == {}
+    assert "brand-quality-problems" not in read(book, "好多人说质量不行")
+    assert read(book, "people say it keeps restarting") == {}
+    # ...but what the bank or the provider says of this terminal stays.
+    assert read(book, "银行说要重新申请")["told-to-reapply"] == "present"
+    assert read(book, "it keeps restarting") == {"boot-loop": "present"}
+
+
 def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
     assert read(book, "是网络问题吗?") == {}
     assert read(book, "进水了吗") == {}

@@ -34,7 +34,8 @@ How a text is read:
    刷不了卡", "没多久就死机"). A negator between a phrase's words makes it absent too
    ("屏幕没碎", "the screen isn't cracked"). A question or a guess ("有没有进水", "可能是
    进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
-   is "it worked before" ("以前刷卡都正常").
+   is "it worked before" ("以前刷卡都正常"), nor what other people say of their own
+   terminals ("好几个老板都说升完级刷不了了"; what the bank says stays).
    "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
    without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
    word, makes the symptom absent, never present.
@@ -102,6 +103,14 @@ GUESSES = wordset(
     "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 听说 据说 "
     "maybe perhaps probably possibly might guess suspect wonder heard"
 )
+# What other merchants or people say is about their terminals, not this one: a phrase after
+# one of these and then "说" in its clause is no fact ("群里好几个老板都说升完级刷不了了",
+# "他们也说网卡得要命", "people say the quality is poor"). What the provider or the bank
+# says ("银行说…", "客服说…") is not hearsay of this kind, and stays.
+OTHERS = wordset(
+    "他们 她们 大家 别人 人家 其他人 同行 好几个 好多 很多 不少 people everyone everybody others"
+)
+SAYS = wordset("说 讲 反映 say tell")
 # A yes/no question in English starts with one of these and ends with "?" ("Is the battery
 # swollen?", "Did the update fail?"); "can't read the card?" is a statement all the same.
 ASKING = wordset("is are was were do does did can could should will would has have had")
@@ -280,6 +289,8 @@ PROTECTED = frozenset().union(
     FINE_LEADS,
     TOPIC_HEADS,
     NOT_SUFFIXED,
+    OTHERS,
+    SAYS,
     *CONTRACTIONS.values(),
 )
 
@@ -617,6 +628,18 @@ def bygone(clause: Clause, reading: Reading) -> bool:
         (a.text, b.text) in FINE_PAIRS for a, b in zip(said, said[1:], strict=False)
     )
     return works and any(t.text in PAST for t in clause.tokens[: reading.first])
+
+
+def hearsay(clause: Clause, first: int) -> bool:
+    """Is the phrase at token ``first`` what other people say of their own terminals (after
+    one of ``OTHERS`` and then one of ``SAYS``, in its clause)?"""
+    others = False
+    for token in clause.tokens[:first]:
+        if token.text in OTHERS:
+            others = True
+        elif others and token.text in SAYS:
+            return True
+    return False
 
 
 def asked(clause: Clause, first: int, last: int) -> bool:
@@ -1209,7 +1232,11 @@ class Phrasebook:
         topics = [m for m in matches if m.phrase.topic]
         readings = read_direct(clause, direct) + read_topics(clause, topics, direct)
         return [
-            r for r in readings if not asked(clause, r.match.first, r.match.last) and not bygone(clause, r)
+            r
+            for r in readings
+            if not asked(clause, r.match.first, r.match.last)
+            and not bygone(clause, r)
+            and not hearsay(clause, r.match.first)
         ]
 
 
