@@ -382,6 +382,10 @@ def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
         ("手机都能上网", "other-devices-offline"),
         ("店里的wifi手机用着好好的", "other-devices-offline"),
         ("my phone works fine on it", "other-devices-offline"),
+        # A rise that did not happen: "not changed" after what went up.
+        ("费率没变", "higher-fee-rate"),
+        ("手续费没涨", "higher-fee-rate"),
+        ("the rate itself hasn't changed", "higher-fee-rate"),
     ],
 )
 def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, text, symptom):

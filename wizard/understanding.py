@@ -165,14 +165,23 @@ PAST = wordset(
 )
 # The words of a "works fine" phrase, besides ``FINE``: "能刷卡", "升级成功", "payments go through".
 WORKS = wordset("能 成功 succeed success successful successfully through")
-FINE_PAIRS = frozenset(
-    (nothing, wrong)
-    for nothing in ("没", "没有", "没什么", "没啥", "no")
-    for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
+FINE_PAIRS = (
+    frozenset(
+        (nothing, wrong)
+        for nothing in ("没", "没有", "没什么", "没啥", "no")
+        for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
+    )
+    | {
+        # ...and "not changed" after a topic of a rise ("费率没变", "the rate hasn't changed").
+        (nothing, "变")
+        for nothing in ("没", "没什么", "没啥")
+    }
+    | {("not", "chang"), ("没", "涨")}
 )
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
 FINE_LEADS = wordset(
-    "很 挺 都 也 还 一切 完全 都很 也很 还是 是 用着 用起来 seem seems look looks totally perfectly"
+    "很 挺 都 也 还 一切 完全 都很 也很 还是 是 用着 用起来 本身 seem seems look looks totally perfectly "
+    "itself"
 )
 # A Chinese phrase may match with up to this many characters between its own ("换了新的
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
@@ -193,7 +202,8 @@ _TOPIC_TAIL_WORDS = wordset(
     "错误 异常 故障 出错 报错 断 断了 不上 打叉 问题 有问题 没反应 no not never down "
     "error failed failure broken dead cracked garbled frozen stuck lost bad poor weak timeout swollen "
     "bulging hot overheating stopped issue problem 脏 脏了 很脏 不对 对不上 少 少了 "
-    "dirty dusty filthy offline wrong short"
+    "dirty dusty filthy offline wrong short 高了 涨了 涨 上涨 上调 提高 变高 变高了 贵了 变贵 "
+    "higher increased"
 )
 # A topic this general says nothing about any one symptom ("机器正常", "有时候好").
 _GENERIC_TOPIC_WORDS = wordset(
