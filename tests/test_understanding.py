@@ -500,6 +500,14 @@ def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
     assert understanding.normalise("生机勃勃") == "生机勃勃"
 
 
+def test_a_word_of_the_trade_in_pinyin_reads_as_its_characters(book):
+    assert read(book, "pos机shengji后shuaka shibai") == {"pay-card-read-fail": "present"}
+    assert read(book, "kaiji heiping") == {"boot-no-power": "present"}
+    assert read(book, "tongxun shibai") == {"pay-comm-failed": "present"}
+    # English words stay English.
+    assert read(book, "the card reader failed") == read(book, "the card reader failed.")
+
+
 def test_a_number_of_years_reads_alike_in_digits_and_in_chinese(book):
     assert read(book, "用了7年了") == read(book, "用了七年了") == {"device-over-5-years": "present"}
     assert understanding.normalise("用了12年") == "用了十二年"

@@ -10,8 +10,9 @@ How a text is read:
 
 1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``;
    traditional characters simplified, "螢幕" read "屏幕", a pinyin near-sound such as
-   "升极" read "升级", "用了7年" read "用了七年") and cut into words: Chinese by jieba,
-   with every phrase in its user dictionary so that a phrase is one word and a phrase
+   "升极" read "升级", "用了7年" read "用了七年", pinyin "shengji" read "升级") and cut
+   into words: Chinese by jieba, with every phrase in its user dictionary so that a
+   phrase is one word and a phrase
    inside an ordinary word ("进水" in "进水果") is not a match; English by a small
    tokenizer that expands "can't" to "can not", "thru" to "through", and a crude stem
    ("went" → "go"). "没有" and "未" are written "没" on both sides.
@@ -389,6 +390,34 @@ _CONTEXT_VARIANTS = (
     # "生机" for "升级" where an upgrade is done ("刷卡机生机后", "生机失败"), not "生机勃勃".
     (re.compile(r"生机(?=[后了完失成到中时以之])"), "升级"),
 )
+# The words of this trade typed in pinyin, without tones, read as the characters they stand
+# for ("pos机shengji后" is "pos机升级后"): only words no English text would hold.
+PINYIN = {
+    "shengji": "升级",
+    "shuaka": "刷卡",
+    "kaiji": "开机",
+    "chongqi": "重启",
+    "siji": "死机",
+    "shantui": "闪退",
+    "wangluo": "网络",
+    "xinhao": "信号",
+    "shouquanma": "授权码",
+    "jihuoma": "激活码",
+    "jihuo": "激活",
+    "tongxun": "通讯",
+    "shibai": "失败",
+    "heiping": "黑屏",
+    "baiping": "白屏",
+    "gengxin": "更新",
+    "shouxufei": "手续费",
+    "feilv": "费率",
+    "daozhang": "到账",
+    "kadun": "卡顿",
+    "luanma": "乱码",
+    "huaping": "花屏",
+    "duankai": "断开",
+    "diaoxian": "掉线",
+}
 # A number of years in digits reads as the phrases write it, in Chinese ("用了7年" is
 # "用了七年"); a year ("2019年") stays.
 _YEARS = re.compile(r"(?<![\d.])(\d{1,2})(?=\s*年)")
@@ -560,10 +589,13 @@ def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
                     and word in KEEPS
                     and n + 1 < len(runs)
                     and runs[n + 1].lastgroup == "latin"
+                    and runs[n + 1].group() not in PINYIN
                 ):
                     yield Token("keep", offset + start, offset + end, "latin")
                 else:
                     yield Token(canonical_negators(word), offset + start, offset + end, kind)
+        elif kind == "latin" and run.group() in PINYIN:
+            yield Token(PINYIN[run.group()], offset, run.end(), "han")
         elif kind == "latin":
             for word in latin_words(run.group()):
                 yield Token(word, offset, run.end(), kind)
