@@ -498,6 +498,8 @@ def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
     assert understanding.normalise("刷卡鸡生机后") == "刷卡机升级后"
     # "生机" is "升级" only where an upgrade is done: "生机勃勃" stays.
     assert understanding.normalise("生机勃勃") == "生机勃勃"
+    assert read(book, "升纪后开不了鸡") == {"boot-no-power": "present"}
+    assert understanding.normalise("炸鸡") == "炸鸡"
 
 
 def test_a_word_of_the_trade_in_pinyin_reads_as_its_characters(book):

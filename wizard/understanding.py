@@ -380,6 +380,10 @@ _VARIANTS = {
     "刷卡鸡": "刷卡机",
     "收款鸡": "收款机",
     "pos鸡": "pos机",
+    "升纪": "升级",
+    "登计": "登记",
+    "花平": "花屏",
+    "授全码": "授权码",
 }
 # ...and those that are a typo only where they stand: "咔" for "卡" next to swiping or
 # reading ("读不了咔"), "吗" for "码" after "enter" or before more words ("请输入授权吗",
@@ -389,6 +393,8 @@ _CONTEXT_VARIANTS = (
     (re.compile(r"(?:(?<=输入)|(?<=输)|(?<=填))(授权|激活)吗|(授权|激活)吗(?=[\u4e00-\u9fff])"), None),
     # "生机" for "升级" where an upgrade is done ("刷卡机生机后", "生机失败"), not "生机勃勃".
     (re.compile(r"生机(?=[后了完失成到中时以之])"), "升级"),
+    # "鸡" for "机" after switching on or off ("开不了鸡", "关鸡"), as in "死鸡".
+    (re.compile(r"(?:(?<=[开关])|(?<=开不了))鸡"), "机"),
 )
 # The words of this trade typed in pinyin, without tones, read as the characters they stand
 # for ("pos机shengji后" is "pos机升级后"): only words no English text would hold.
