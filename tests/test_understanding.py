@@ -395,6 +395,13 @@ def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, tex
     assert faults == []
 
 
+def test_good_before_another_word_says_very_not_fine(book):
+    assert read(book, "到账好慢") == {}
+    assert read(book, "网络好差")["network-no-signal"] == "present"
+    assert read(book, "网络好") == {"network-no-signal": "absent"}
+    assert read(book, "到账金额好的,没少")["settlement-less"] == "absent"
+
+
 def test_it_worked_before_says_nothing_about_now(book):
     # "以前刷卡都正常": it did, before; now the card cannot be read.
     assert read(book, "以前刷卡都正常,升级后就刷不了了")["pay-card-read-fail"] == "present"

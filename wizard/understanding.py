@@ -179,6 +179,8 @@ FINE_PAIRS = (
     }
     | {("not", "chang"), ("没", "涨")}
 )
+# ...but before another word "好" says "very": "到账好慢" is slow, not fine.
+VERY = wordset("好")
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
 FINE_LEADS = wordset(
     "很 挺 都 也 还 一切 完全 都很 也很 还是 是 用着 用起来 本身 seem seems look looks totally perfectly "
@@ -1086,7 +1088,8 @@ def fine_after(clause: Clause, last: int, blocked: set[int]) -> int | None:
         i += 1
     if i >= len(tokens) or i in blocked:
         return None
-    if tokens[i].text in FINE:
+    very = tokens[i].text in VERY and i + 1 < len(tokens) and tokens[i + 1].kind == "han"
+    if tokens[i].text in FINE and not very:
         return i
     if i + 1 < len(tokens) and (tokens[i].text, tokens[i + 1].text) in FINE_PAIRS:
         return i + 1
