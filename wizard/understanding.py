@@ -12,10 +12,10 @@ How a text is read:
    traditional characters simplified, "螢幕" read "屏幕", a pinyin near-sound such as
    "升极" read "升级", "用了7年" read "用了七年", pinyin "shengji" read "升级") and cut
    into words: Chinese by jieba, with every phrase in its user dictionary so that a
-   phrase is one word and a phrase
-   inside an ordinary word ("进水" in "进水果") is not a match; English by a small
-   tokenizer that expands "can't" to "can not", "thru" to "through", and a crude stem
-   ("went" → "go"). "没有" and "未" are written "没" on both sides.
+   phrase is one word and a phrase inside an ordinary word ("进水" in "进水果") is not
+   a match; English by a small tokenizer that expands "can't" to "can not", "thru" to
+   "through", and a crude stem ("went" → "go"). "没有" and "未" are written "没" on both
+   sides.
 2. Split into clauses at punctuation and at "but/但是": a negation never crosses one,
    except a denied list written with commas ("no swelling, heat, smoke or liquid").
 3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
@@ -37,9 +37,9 @@ How a text is read:
    进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
    is "it worked before" ("以前刷卡都正常"), nor what other people say of their own
    terminals ("好几个老板都说升完级刷不了了"; what the bank says stays).
-   "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
-   without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
-   word, makes the symptom absent, never present.
+   "网络正常", "wifi works", "the screen is fine", "卡槽很干净", "费率没变" are read
+   through *topics*: a phrase without the fault words at its end ("网络不好" → "网络"),
+   followed by a "works fine" word, makes the symptom absent, never present.
 6. One fact per symptom (the best-scoring reading), at most one present per group of
    mutually exclusive symptoms, in the order of the text.
 """
