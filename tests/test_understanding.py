@@ -91,6 +91,24 @@ def test_a_word_or_two_may_stand_between_the_characters_of_a_chinese_phrase(book
     assert read(book, "pos机升级后用不了了") == {"fails-every-time": "present"}
 
 
+def test_a_change_announced_is_not_a_change_made(book):
+    # "要" between the words of "计算方式改了": the notice says it will change.
+    assert "fee-calc-changed" not in read(book, "通知说手续费计算方式要改")
+    assert read(book, "手续费计算方式改了")["fee-calc-changed"] == "present"
+    assert "upgrade-stuck-failed" not in read(book, "升级会失败吗")
+
+
+def test_a_chinese_phrase_missing_its_last_character_is_no_typo(book):
+    # "手续费计算" has lost the change itself ("变了"): it is no near "手续费计算变了"...
+    assert "fee-calc-changed" not in read(book, "收到过通知,说手续费计算方式要改")
+    book_ = Phrasebook.from_phrases({"changed": {"zh-hans": ["手续费计算变了"]}})
+    assert read(book_, "手续费计算") == {}
+    assert read(book_, "手续费计算方法") == {}
+    # ...but a character missing inside it, or a wrong one, is a typo.
+    assert read(book_, "手续费计算改了") == {"changed": "present"}
+    assert read(book, "收到通知说费率调整")["fee-notice-rate"] == "present"  # "通知说费率要调整"
+
+
 def test_a_phrase_said_as_it_is_wins_over_one_with_words_between_its_own():
     # "机器开机正常" is "开机正常" as it is, and "机器正常" only with "开机" between.
     book = Phrasebook.from_phrases({"fine": {"zh-hans": ["机器正常"]}, "boots": {"zh-hans": ["开机正常"]}})
@@ -315,6 +333,17 @@ def test_a_guess_before_a_phrase_is_no_fact_wherever_it_stands_in_the_clause(boo
     assert read(book, "刷不了卡可能是网络问题") == {"pay-card-read-fail": "present"}
 
 
+def test_what_other_people_say_of_their_own_terminals_is_no_fact_about_this_one(book):
+    facts = read(book, "群里好几个跟我一个型号的老板都说升完级刷不了了")
+    assert facts == {"others-same-model": "present"}  # said before "说", of the merchant's
+    assert read(book, "他们也说网卡得要命") == {}
+    assert "brand-quality-problems" not in read(book, "好多人说质量不行")
+    assert read(book, "people say it keeps restarting") == {}
+    # ...but what the bank or the provider says of this terminal stays.
+    assert read(book, "银行说要重新申请")["told-to-reapply"] == "present"
+    assert read(book, "it keeps restarting") == {"boot-loop": "present"}
+
+
 def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
     assert read(book, "是网络问题吗?") == {}
     assert read(book, "进水了吗") == {}
@@ -345,6 +374,18 @@ def test_a_yes_no_question_about_a_phrase_is_no_fact(book):
         ("电池正常", "battery-swollen"),
         ("升级没问题", "upgrade-stuck-failed"),
         ("刷卡正常", "pay-card-read-fail"),
+        # "Clean" says "not dirty", "right" says "not short", "can get online" says the
+        # phones are not offline, and "in use" may stand before the "fine" word.
+        ("卡槽很干净", "card-slot-dirty"),
+        ("card slot's clean", "card-slot-dirty"),
+        ("到账金额是对的", "settlement-less"),
+        ("手机都能上网", "other-devices-offline"),
+        ("店里的wifi手机用着好好的", "other-devices-offline"),
+        ("my phone works fine on it", "other-devices-offline"),
+        # A rise that did not happen: "not changed" after what went up.
+        ("费率没变", "higher-fee-rate"),
+        ("手续费没涨", "higher-fee-rate"),
+        ("the rate itself hasn't changed", "higher-fee-rate"),
     ],
 )
 def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, text, symptom):
@@ -352,6 +393,13 @@ def test_a_works_fine_statement_makes_the_symptom_absent_never_present(book, tex
     assert read(book, text)[symptom] == "absent"
     faults = [f for f in facts if f.polarity == "present" and f.symptom != "pay-works-normally"]
     assert faults == []
+
+
+def test_good_before_another_word_says_very_not_fine(book):
+    assert read(book, "到账好慢") == {}
+    assert read(book, "网络好差")["network-no-signal"] == "present"
+    assert read(book, "网络好") == {"network-no-signal": "absent"}
+    assert read(book, "到账金额好的,没少")["settlement-less"] == "absent"
 
 
 def test_it_worked_before_says_nothing_about_now(book):
@@ -453,6 +501,20 @@ def test_a_near_sound_from_a_pinyin_keyboard_reads_as_the_word_meant(book):
     # "吗" is a typo only where a question cannot be: "要授权吗?" asks.
     assert read(book, "要授权吗?") == {}
     assert understanding.normalise("咔嚓一声") == "咔嚓一声"
+    assert read(book, "屏幕显示终端未机活") == {"pay-not-activated": "present"}
+    assert understanding.normalise("刷卡鸡生机后") == "刷卡机升级后"
+    # "生机" is "升级" only where an upgrade is done: "生机勃勃" stays.
+    assert understanding.normalise("生机勃勃") == "生机勃勃"
+    assert read(book, "升纪后开不了鸡") == {"boot-no-power": "present"}
+    assert understanding.normalise("炸鸡") == "炸鸡"
+
+
+def test_a_word_of_the_trade_in_pinyin_reads_as_its_characters(book):
+    assert read(book, "pos机shengji后shuaka shibai") == {"pay-card-read-fail": "present"}
+    assert read(book, "kaiji heiping") == {"boot-no-power": "present"}
+    assert read(book, "tongxun shibai") == {"pay-comm-failed": "present"}
+    # English words stay English.
+    assert read(book, "the card reader failed") == read(book, "the card reader failed.")
 
 
 def test_a_number_of_years_reads_alike_in_digits_and_in_chinese(book):
@@ -466,6 +528,10 @@ def test_chat_spellings_and_irregular_verbs_read_like_the_words_they_stand_for(b
     assert read(book, "idk why it won't turn on") == {"boot-no-power": "present"}
     assert read(book, "the app froze") == read(book, "the app freezes") == {"pay-app-crash": "present"}
     assert read(book, "the screen broke") == {"screen-cracked-garbled": "present"}
+    assert read(book, "the battery is swelling") == {"battery-swollen": "present"}
+    assert read(book, "its like 8 yrs old")["device-over-5-years"] == "present"
+    assert read(book, "an error msg")["pay-other-message"] == "present"
+    assert read(book, "every txn fails")["fails-every-time"] == "present"
 
 
 def test_only_the_start_of_a_very_long_text_is_read(book):

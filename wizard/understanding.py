@@ -10,11 +10,12 @@ How a text is read:
 
 1. Normalised (NFKC, lower case, control characters out, at most ``MAX_CHARS``;
    traditional characters simplified, "螢幕" read "屏幕", a pinyin near-sound such as
-   "升极" read "升级", "用了7年" read "用了七年") and cut into words: Chinese by jieba,
-   with every phrase in its user dictionary so that a phrase is one word and a phrase
-   inside an ordinary word ("进水" in "进水果") is not a match; English by a small
-   tokenizer that expands "can't" to "can not", "thru" to "through", and a crude stem
-   ("went" → "go"). "没有" and "未" are written "没" on both sides.
+   "升极" read "升级", "用了7年" read "用了七年", pinyin "shengji" read "升级") and cut
+   into words: Chinese by jieba, with every phrase in its user dictionary so that a
+   phrase is one word and a phrase inside an ordinary word ("进水" in "进水果") is not
+   a match; English by a small tokenizer that expands "can't" to "can not", "thru" to
+   "through", and a crude stem ("went" → "go"). "没有" and "未" are written "没" on both
+   sides.
 2. Split into clauses at punctuation and at "but/但是": a negation never crosses one,
    except a denied list written with commas ("no swelling, heat, smoke or liquid").
 3. Small words that carry no meaning here ("了", "都", "the", "is") are left out, so
@@ -34,10 +35,11 @@ How a text is read:
    刷不了卡", "没多久就死机"). A negator between a phrase's words makes it absent too
    ("屏幕没碎", "the screen isn't cracked"). A question or a guess ("有没有进水", "可能是
    进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
-   is "it worked before" ("以前刷卡都正常").
-   "网络正常", "wifi works", "the screen is fine" are read through *topics*: a phrase
-   without the fault words at its end ("网络不好" → "网络"), followed by a "works fine"
-   word, makes the symptom absent, never present.
+   is "it worked before" ("以前刷卡都正常"), nor what other people say of their own
+   terminals ("好几个老板都说升完级刷不了了"; what the bank says stays).
+   "网络正常", "wifi works", "the screen is fine", "卡槽很干净", "费率没变" are read
+   through *topics*: a phrase without the fault words at its end ("网络不好" → "网络"),
+   followed by a "works fine" word, makes the symptom absent, never present.
 6. One fact per symptom (the best-scoring reading), at most one present per group of
    mutually exclusive symptoms, in the order of the text.
 """
@@ -102,6 +104,14 @@ GUESSES = wordset(
     "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 听说 据说 "
     "maybe perhaps probably possibly might guess suspect wonder heard"
 )
+# What other merchants or people say is about their terminals, not this one: a phrase after
+# one of these and then "说" in its clause is no fact ("群里好几个老板都说升完级刷不了了",
+# "他们也说网卡得要命", "people say the quality is poor"). What the provider or the bank
+# says ("银行说…", "客服说…") is not hearsay of this kind, and stays.
+OTHERS = wordset(
+    "他们 她们 大家 别人 人家 其他人 同行 好几个 好多 很多 不少 people everyone everybody others"
+)
+SAYS = wordset("说 讲 反映 say tell")
 # A yes/no question in English starts with one of these and ends with "?" ("Is the battery
 # swollen?", "Did the update fail?"); "can't read the card?" is a statement all the same.
 ASKING = wordset("is are was were do does did can could should will would has have had")
@@ -146,8 +156,8 @@ KEEPS = wordset("一直 总是 老是 反复 不停 不断")
 # "Works fine" words: after a topic ("网络正常", "wifi works"), the symptom is absent.
 FINE = wordset(
     "正常 没问题 没事 好 好的 很好 挺好 良好 好好的 完好 可以 能用 不错 稳定 满格 满 没毛病 通 畅通 通畅 "
-    "行 还行 强 顺畅 流畅 "
-    "ok okay fine work working normal normally good well alright stable strong"
+    "行 还行 强 顺畅 流畅 干净 干干净净 对 对的 能上网 "
+    "ok okay fine work working normal normally good well alright stable strong clean correct"
 )
 # "It worked" after one of these in its clause is about the past, not now ("以前刷卡都正常",
 # "before the update payments went through"): no fact.
@@ -156,17 +166,33 @@ PAST = wordset(
 )
 # The words of a "works fine" phrase, besides ``FINE``: "能刷卡", "升级成功", "payments go through".
 WORKS = wordset("能 成功 succeed success successful successfully through")
-FINE_PAIRS = frozenset(
-    (nothing, wrong)
-    for nothing in ("没", "没有", "没什么", "没啥", "no")
-    for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
+FINE_PAIRS = (
+    frozenset(
+        (nothing, wrong)
+        for nothing in ("没", "没有", "没什么", "没啥", "no")
+        for wrong in ("问题", "毛病", "异常", "problem", "issu")  # English words stemmed
+    )
+    | {
+        # ...and "not changed" after a topic of a rise ("费率没变", "the rate hasn't changed").
+        (nothing, "变")
+        for nothing in ("没", "没什么", "没啥")
+    }
+    | {("not", "chang"), ("没", "涨")}
 )
+# ...but before another word "好" says "very": "到账好慢" is slow, not fine.
+VERY = wordset("好")
 # Words that may stand between a topic and its "works fine" word ("网络都很正常").
-FINE_LEADS = wordset("很 挺 都 也 还 一切 完全 都很 也很 还是 是 seem seems look looks totally perfectly")
+FINE_LEADS = wordset(
+    "很 挺 都 也 还 一切 完全 都很 也很 还是 是 用着 用起来 本身 seem seems look looks totally perfectly "
+    "itself"
+)
 # A Chinese phrase may match with up to this many characters between its own ("换了新的
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
 GAP = 2
 NEGATION_CHARACTERS = frozenset("不没无未非别否能")
+# ...nor with one of these words, which say it is going to happen, not that it has: "计算
+# 方式要改" is a change announced, not "计算方式改了".
+INTENT = wordset("要 会 将 将要 就要 快要 想 准备 打算")
 # Question marks inside a clause: "网络正常吗" asks, it does not tell.
 QUESTION_WORDS = wordset("吗 么 嘛")
 # A topic is a phrase without the fault words at its end ("网络不好" → "网络", "wifi not
@@ -178,12 +204,14 @@ _TOPIC_TAIL_WORDS = wordset(
     "不好 差 很差 坏 坏了 碎 裂 失败 超时 欠费 鼓包 鼓起来 发烫 冒烟 进水 乱码 花屏 不行 不通 不稳定 "
     "错误 异常 故障 出错 报错 断 断了 不上 打叉 问题 有问题 没反应 no not never down "
     "error failed failure broken dead cracked garbled frozen stuck lost bad poor weak timeout swollen "
-    "bulging hot overheating stopped issue problem"
+    "bulging hot overheating stopped issue problem 脏 脏了 很脏 不对 对不上 少 少了 "
+    "dirty dusty filthy offline wrong short 高了 涨了 涨 上涨 上调 提高 变高 变高了 贵了 变贵 "
+    "higher increased"
 )
 # A topic this general says nothing about any one symptom ("机器正常", "有时候好").
 _GENERIC_TOPIC_WORDS = wordset(
     "pos pos机 机器 机子 设备 终端 收款 刷卡机 东西 问题 情况 有时候 有时 偶尔 每次 经常 老是 时候 "
-    "次次 terminal machine device reader app it sometimes always time completely"
+    "次次 terminal machine device reader app it sometimes always time completely everything all"
 )
 # English contractions, so that "can't", "cant" and "cannot" read alike.
 CONTRACTIONS = {
@@ -209,6 +237,11 @@ SHORTHAND = {
     "msg": ("message",),
     "idk": ("i", "do", "not", "know"),
     "dunno": ("do", "not", "know"),
+    "txn": ("transaction",),
+    "txns": ("transactions",),
+    "dept": ("department",),
+    "yrs": ("years",),
+    "yr": ("year",),
 }
 # Irregular English verbs, so that "the fees didn't go up" reads like "the fees went up".
 IRREGULAR = {
@@ -246,6 +279,7 @@ IRREGULAR = {
     "gave": "give",
     "given": "give",
     "stuck": "stuck",
+    "swollen": "swell",
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
 
@@ -268,6 +302,8 @@ PROTECTED = frozenset().union(
     FINE_LEADS,
     TOPIC_HEADS,
     NOT_SUFFIXED,
+    OTHERS,
+    SAYS,
     *CONTRACTIONS.values(),
 )
 
@@ -342,14 +378,54 @@ _VARIANTS = {
     "路由气": "路由器",
     "序列好": "序列号",
     "咭": "卡",  # "刷咭", "信用咭": a card, in Hong Kong
+    "机活": "激活",
+    "刷卡鸡": "刷卡机",
+    "收款鸡": "收款机",
+    "pos鸡": "pos机",
+    "升纪": "升级",
+    "登计": "登记",
+    "花平": "花屏",
+    "授全码": "授权码",
 }
 # ...and those that are a typo only where they stand: "咔" for "卡" next to swiping or
 # reading ("读不了咔"), "吗" for "码" after "enter" or before more words ("请输入授权吗",
-# "授权吗是什么"); but "要授权吗?" asks.
+# "授权吗是什么"), but "要授权吗?" asks; "生机" for "升级" before "后/失败/完…".
 _CONTEXT_VARIANTS = (
     (re.compile(r"(?:(?<=[刷读插])|(?<=不了))咔|咔(?=[刷槽片])"), "卡"),
     (re.compile(r"(?:(?<=输入)|(?<=输)|(?<=填))(授权|激活)吗|(授权|激活)吗(?=[\u4e00-\u9fff])"), None),
+    # "生机" for "升级" where an upgrade is done ("刷卡机生机后", "生机失败"), not "生机勃勃".
+    (re.compile(r"生机(?=[后了完失成到中时以之])"), "升级"),
+    # "鸡" for "机" after switching on or off ("开不了鸡", "关鸡"), as in "死鸡".
+    (re.compile(r"(?:(?<=[开关])|(?<=开不了))鸡"), "机"),
 )
+# The words of this trade typed in pinyin, without tones, read as the characters they stand
+# for ("pos机shengji后" is "pos机升级后"): only words no English text would hold.
+PINYIN = {
+    "shengji": "升级",
+    "shuaka": "刷卡",
+    "kaiji": "开机",
+    "chongqi": "重启",
+    "siji": "死机",
+    "shantui": "闪退",
+    "wangluo": "网络",
+    "xinhao": "信号",
+    "shouquanma": "授权码",
+    "jihuoma": "激活码",
+    "jihuo": "激活",
+    "tongxun": "通讯",
+    "shibai": "失败",
+    "heiping": "黑屏",
+    "baiping": "白屏",
+    "gengxin": "更新",
+    "shouxufei": "手续费",
+    "feilv": "费率",
+    "daozhang": "到账",
+    "kadun": "卡顿",
+    "luanma": "乱码",
+    "huaping": "花屏",
+    "duankai": "断开",
+    "diaoxian": "掉线",
+}
 # A number of years in digits reads as the phrases write it, in Chinese ("用了7年" is
 # "用了七年"); a year ("2019年") stays.
 _YEARS = re.compile(r"(?<![\d.])(\d{1,2})(?=\s*年)")
@@ -472,7 +548,7 @@ def latin_words(word: str) -> tuple[str, ...]:
     if word in CONTRACTIONS:
         return CONTRACTIONS[word]
     if word in SHORTHAND:
-        return SHORTHAND[word]
+        return tuple(map(stem, SHORTHAND[word]))
     for suffix in ("n't", "nt"):
         verb = word.removesuffix(suffix)
         if verb != word and verb in NOT_SUFFIXED:
@@ -521,10 +597,13 @@ def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
                     and word in KEEPS
                     and n + 1 < len(runs)
                     and runs[n + 1].lastgroup == "latin"
+                    and runs[n + 1].group() not in PINYIN
                 ):
                     yield Token("keep", offset + start, offset + end, "latin")
                 else:
                     yield Token(canonical_negators(word), offset + start, offset + end, kind)
+        elif kind == "latin" and run.group() in PINYIN:
+            yield Token(PINYIN[run.group()], offset, run.end(), "han")
         elif kind == "latin":
             for word in latin_words(run.group()):
                 yield Token(word, offset, run.end(), kind)
@@ -599,6 +678,18 @@ def bygone(clause: Clause, reading: Reading) -> bool:
         (a.text, b.text) in FINE_PAIRS for a, b in zip(said, said[1:], strict=False)
     )
     return works and any(t.text in PAST for t in clause.tokens[: reading.first])
+
+
+def hearsay(clause: Clause, first: int) -> bool:
+    """Is the phrase at token ``first`` what other people say of their own terminals (after
+    one of ``OTHERS`` and then one of ``SAYS``, in its clause)?"""
+    others = False
+    for token in clause.tokens[:first]:
+        if token.text in OTHERS:
+            others = True
+        elif others and token.text in SAYS:
+            return True
+    return False
 
 
 def asked(clause: Clause, first: int, last: int) -> bool:
@@ -832,7 +923,11 @@ def places(phrase: Phrase, text: str) -> Iterator[tuple[int, int]]:
             aligned = fuzz.partial_ratio_alignment(key, text[offset:], score_cutoff=phrase.cutoff)
             if aligned is None:
                 break
-            yield offset + aligned.dest_start, offset + aligned.dest_end
+            start = offset + aligned.dest_start
+            yield start, offset + aligned.dest_end
+            if _HAN.search(key) and aligned.dest_end - aligned.dest_start < len(key):
+                # A character short: the same length with one wrong ("算法改了" for "算法变了").
+                yield start, min(start + len(key), len(text))
             offset += aligned.dest_start + 1
 
 
@@ -857,14 +952,14 @@ def gaps_only(key: str, words: Sequence[str]) -> str | None:
     between its own (at most ``GAP`` characters, no negation): "不能正常刷卡" says "不能
     刷卡", "换新路由器" says "换路由器", "鼓个包" says "鼓包"; "升级后用不了" does not say
     "升级不了" (a word is either the phrase's or in between, never cut), nor "升级没失败"
-    "升级失败"."""
+    "升级失败", nor "计算方式要改" "计算方式改了" (see ``INTENT``)."""
     if not _HAN.search(key):
         return None
     at, between = 0, ""
     for word in words:
         if key.startswith(word, at):
             at += len(word)
-        elif at in (0, len(key)):
+        elif at in (0, len(key)) or word in INTENT:
             return None
         else:
             between += word
@@ -877,12 +972,15 @@ def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
     two of a long word ("authorizaton"), never a short word ("screen line" is not
     "screen fine"), never a word the phrasebook knows ("blank screen" is not "black
     screen"), never a word more or less ("authorization code" is not "no authorization
-    code"); in Chinese, one character that is not a negation ("没" for "能" is no typo)."""
+    code"); in Chinese, one wrong character that is not a negation ("没" for "能" is no
+    typo), and never one missing or one more at its start or end ("手续费计算" is not
+    "手续费计算变了")."""
     if _HAN.search(key):
         ops = Levenshtein.editops(key, covered)
         changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
         changed |= {covered[op.dest_pos] for op in ops if op.tag != "delete"}
-        return len(ops) <= 1 and not changed & NEGATION_CHARACTERS
+        inside = all(op.tag == "replace" or 0 < op.src_pos < len(key) - (op.tag == "delete") for op in ops)
+        return len(ops) <= 1 and inside and not changed & NEGATION_CHARACTERS
     phrase_words, text_words = key.split(), covered.split()
     if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
         return key.replace(" ", "") == covered.replace(" ", "")
@@ -990,7 +1088,8 @@ def fine_after(clause: Clause, last: int, blocked: set[int]) -> int | None:
         i += 1
     if i >= len(tokens) or i in blocked:
         return None
-    if tokens[i].text in FINE:
+    very = tokens[i].text in VERY and i + 1 < len(tokens) and tokens[i + 1].kind == "han"
+    if tokens[i].text in FINE and not very:
         return i
     if i + 1 < len(tokens) and (tokens[i].text, tokens[i + 1].text) in FINE_PAIRS:
         return i + 1
@@ -1184,7 +1283,11 @@ class Phrasebook:
         topics = [m for m in matches if m.phrase.topic]
         readings = read_direct(clause, direct) + read_topics(clause, topics, direct)
         return [
-            r for r in readings if not asked(clause, r.match.first, r.match.last) and not bygone(clause, r)
+            r
+            for r in readings
+            if not asked(clause, r.match.first, r.match.last)
+            and not bygone(clause, r)
+            and not hearsay(clause, r.match.first)
         ]
 
 

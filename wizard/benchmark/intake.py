@@ -1,12 +1,16 @@
 """Section 6: understanding merchants' own words, and what it saves them.
 
-The corpus (``descriptions.json``) holds descriptions written apart from the phrases,
-each with the facts a careful reader extracts and, where one is clear, the merchant's
-cause. It is split to stay honest: the phrases may be tuned on the descriptions at odd
-positions; those at even positions are held out. A second corpus
-(``blind_descriptions.json``) was written later by someone who never saw the phrases or
-the matcher, and nothing was ever tuned on it. The targets are judged on both held-out
-sets together.
+Three corpora of descriptions, each description with the facts a careful reader
+extracts and, where one is clear, the merchant's cause. The first (``descriptions.json``)
+was written apart from the phrases. It is split to stay honest: the phrases may be tuned
+on the descriptions at odd positions; those at even positions are held out. A second
+corpus (``blind_descriptions.json``) was written later by someone who never saw the
+phrases or the matcher, and nothing was ever tuned on it. A third
+(``tuning_descriptions.json``) was written by someone who saw only the source article
+and the symptoms', questions' and causes' titles, never the phrases, the matcher or the
+other corpora; it is used, with the first corpus's odd positions, for tuning. The
+targets are judged on both held-out sets together: the first corpus's even positions
+and the blind corpus.
 
 End to end, a merchant with a held-out description's cause starts from that description:
 its understood facts are answered (as a merchant who keeps every ticked item), and the
@@ -33,6 +37,7 @@ from .robustness import Merchant, answerer, diagnose
 
 DESCRIPTIONS = Path(__file__).resolve().parent / "descriptions.json"
 BLIND = Path(__file__).resolve().parent / "blind_descriptions.json"
+TUNING_CORPUS = Path(__file__).resolve().parent / "tuning_descriptions.json"
 HELD_OUT = slice(0, None, 2)  # judged on these
 TUNING = slice(1, None, 2)  # phrases may be tuned on these
 
@@ -44,6 +49,11 @@ def corpus(part: slice = slice(None)) -> list[dict[str, Any]]:
 def blind() -> list[dict[str, Any]]:
     """The descriptions written by someone who never saw the phrases; never tuned on."""
     return json.loads(BLIND.read_text(encoding="utf-8"))["descriptions"]
+
+
+def tuning() -> list[dict[str, Any]]:
+    """The descriptions written for tuning, blind to the phrases and the matcher."""
+    return json.loads(TUNING_CORPUS.read_text(encoding="utf-8"))["descriptions"]
 
 
 def judged() -> list[dict[str, Any]]:
@@ -160,6 +170,7 @@ def bench_intake(payload: dict[str, Any], *, repeats: int, log: Callable[[str], 
         ("first corpus, even positions", corpus(HELD_OUT)),
         ("blind corpus", blind()),
         ("first corpus, odd positions (tuning)", corpus(TUNING)),
+        ("tuning corpus (tuning)", tuning()),
     ]
     rows = [extraction(snapshot, name, entries) for name, entries in parts]
     for row in rows:
@@ -198,14 +209,17 @@ def intake_section(r: IntakeReport) -> list[str]:
     lines = [
         "## 6. Understanding merchants' own words",
         "",
-        f"Two corpora of descriptions in Chinese and English (casual, terse, misspelt, mixed, with "
+        f"Three corpora of descriptions in Chinese and English (casual, terse, misspelt, mixed, with "
         "negations and on-screen messages), each description with the facts a careful reader extracts. "
         f"The first (`wizard/benchmark/descriptions.json`, {r.extraction[1].descriptions + r.extraction[3].descriptions}) "
         "was written apart from the phrases; phrases may be tuned on its odd positions and never on its even "
         f"ones. The second (`wizard/benchmark/blind_descriptions.json`, {r.extraction[2].descriptions}) was "
         "written later by someone who saw neither the phrases nor the matcher, and nothing was tuned on it. "
-        "The targets are judged on every description nothing was tuned on. A fact is a symptom and whether "
-        "it is present or absent.",
+        f"The third (`wizard/benchmark/tuning_descriptions.json`, {r.extraction[4].descriptions} descriptions) "
+        "was written by someone who saw only the source article and the symptoms', questions' and causes' "
+        "titles, never the phrases, the matcher or the other corpora; it is used, with the first corpus's odd "
+        "positions, for tuning. The targets are judged on every description nothing was tuned on. A fact is "
+        "a symptom and whether it is present or absent.",
         "",
         "| descriptions | count | facts understood | right | facts to find | precision | recall |",
         "| --- | --- | --- | --- | --- | --- | --- |",
