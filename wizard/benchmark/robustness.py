@@ -99,6 +99,14 @@ class Summary:
         effective = w.sum() ** 2 / (w**2).sum()
         return 1.96 * float(np.sqrt(max(share * (1 - share), 0.0) / effective))
 
+    def questions_margin(self) -> float:
+        """Half the width of the 95% interval of the mean number of questions."""
+        w = self._weights()
+        w = w / w.sum()
+        asked = np.array([r.questions for r in self.runs], dtype=float)
+        variance = float(np.dot(w, (asked - np.dot(w, asked)) ** 2))
+        return 1.96 * float(np.sqrt(variance * (w**2).sum()))
+
     @property
     def top3(self) -> float:
         return self._share([r.rank < 3 for r in self.runs])
