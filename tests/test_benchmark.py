@@ -15,7 +15,19 @@ import pytest
 from django.conf import settings
 
 from wizard import content, knowledge
-from wizard.benchmark.intake import HELD_OUT, TUNING, bench_intake, blind, corpus, intake_targets, judged
+from wizard.benchmark.intake import (
+    HELD_OUT,
+    TUNING,
+    bench_intake,
+    blind,
+    corpus,
+    intake_targets,
+    judged,
+    second_reader,
+)
+from wizard.benchmark.intake import (
+    tuning as tuning_corpora,
+)
 from wizard.benchmark.synthetic import synthetic_payload
 from wizard.checks import check_payload
 
@@ -70,6 +82,9 @@ def test_the_intake_figures_are_judged_on_descriptions_held_out_from_tuning():
     # The blind corpus is judged too, and shares nothing with the tuned half.
     assert not {e["text"] for e in blind()} & {e["text"] for e in tuning}
     assert len(judged()) == len(held) + len(blind())
+    # The corpora written for tuning share no text and no id with the judged ones.
+    assert not {e["text"] for e in judged()} & {e["text"] for e in tuning_corpora()}
+    assert not {e["id"] for e in judged()} & {e["id"] for e in tuning_corpora()}
     report = bench_intake(content.read_file(), repeats=1, log=lambda line: None)
     assert report.extraction[0].name.startswith("held out")
     assert report.extraction[0].descriptions == len(judged())
@@ -78,3 +93,8 @@ def test_the_intake_figures_are_judged_on_descriptions_held_out_from_tuning():
     # Starting from a description never asks more than starting from nothing.
     assert report.end_to_end.questions_described < report.end_to_end.questions_plain
     assert any("held out" in row for row in intake_targets(report))
+    # A second reader labelled every judged description, and is scored like the matcher.
+    assert set(second_reader()) == {e["id"] for e in judged()}
+    assert report.agreement.readers.descriptions == len(judged())
+    assert 0 < report.agreement.readers.precision <= 1
+    assert report.extraction[0].precision <= report.agreement.matcher_either <= 1
