@@ -714,3 +714,21 @@ def test_precision_and_recall_on_the_development_sentences(book):
     # corpus the phrases were not written for.
     assert precision >= 0.95, precision
     assert recall >= 0.9, recall
+
+
+def test_what_someone_or_people_online_say_is_no_fact_about_this_terminal(book):
+    assert read(book, "有人说这种机器升级后会冒烟") == {}
+    assert "brand-quality-problems" not in read(book, "网上都说质量差")
+    # ...but the merchant's own terminal still counts.
+    assert read(book, "机器冒烟了") == {"smoke-or-burning-smell": "present"}
+
+
+def test_advice_to_try_something_is_not_something_done(book):
+    assert "network-changed" not in read(book, "客服让我换根网线试试")
+    assert "network-changed" not in read(book, "换个路由器试试看")
+    assert read(book, "换了路由器") == {"network-changed": "present"}
+
+
+def test_common_ime_and_dialect_words_read_as_the_phrases_write_them(book):
+    assert read(book, "一直提示痛讯失败")["pay-comm-failed"] == "present"
+    assert read(book, "不晓得怎么操作") == read(book, "不知道怎么操作")

@@ -109,9 +109,13 @@ GUESSES = wordset(
 # "他们也说网卡得要命", "people say the quality is poor"). What the provider or the bank
 # says ("银行说…", "客服说…") is not hearsay of this kind, and stays.
 OTHERS = wordset(
-    "他们 她们 大家 别人 人家 其他人 同行 好几个 好多 很多 不少 people everyone everybody others"
+    "他们 她们 大家 别人 人家 其他人 同行 好几个 好多 很多 不少 有人 网上 网友 "
+    "people everyone everybody others someone somebody online"
 )
 SAYS = wordset("说 讲 反映 say tell")
+# Advice is not something done: a phrase before one of these in its clause is something to
+# try ("让我换根网线试试", "重启一下试试看"): no fact.
+TRIES = wordset("试试 试一下 试一试 试下 试试看")
 # A yes/no question in English starts with one of these and ends with "?" ("Is the battery
 # swollen?", "Did the update fail?"); "can't read the card?" is a statement all the same.
 ASKING = wordset("is are was were do does did can could should will would has have had")
@@ -292,6 +296,7 @@ PROTECTED = frozenset().union(
     UNSURE,
     BARRIERS,
     GUESSES,
+    TRIES,
     ASKING,
     PAST,
     WORKS,
@@ -315,6 +320,7 @@ VOCABULARY_WORDS = frozenset(
         NEGATORS,
         UNSURE,
         GUESSES,
+        TRIES,
         KEEPS,
         BARRIERS,
         COORDINATORS,
@@ -361,6 +367,8 @@ _VARIANTS = {
     "闪腿": "闪退",
     "通迅": "通讯",
     "通汛": "通讯",
+    "痛讯": "通讯",
+    "晓得": "知道",  # "不晓得" is "不知道", as older merchants and some regions say it
     "重起": "重启",
     "受权": "授权",
     "授权玛": "授权码",
@@ -694,10 +702,13 @@ def hearsay(clause: Clause, first: int) -> bool:
 
 def asked(clause: Clause, first: int, last: int) -> bool:
     """Is the phrase at tokens ``first``..``last`` wondered about rather than stated: after
-    a guess in its clause, in an English yes/no question, or asked with "吗"?"""
+    a guess in its clause, before a "try it" (advice), in an English yes/no question, or
+    asked with "吗"?"""
     tokens = clause.tokens
     if clause.asks or any(t.text in GUESSES for t in tokens[:first]):
         return True
+    if any(t.text in TRIES for t in tokens[last + 1 :]):
+        return True  # advice: something to try
     if last + 1 < len(tokens) and tokens[last + 1].text in QUESTION_WORDS:
         return True
     return (
