@@ -732,3 +732,11 @@ def test_advice_to_try_something_is_not_something_done(book):
 def test_common_ime_and_dialect_words_read_as_the_phrases_write_them(book):
     assert read(book, "一直提示痛讯失败")["pay-comm-failed"] == "present"
     assert read(book, "不晓得怎么操作") == read(book, "不知道怎么操作")
+
+
+def test_pinyin_written_a_syllable_at_a_time_reads_as_the_characters(book):
+    assert read(book, "sheng ji hou ping mu xian shi zhong duan wei ji huo") == {
+        "pay-not-activated": "present"
+    }
+    assert read(book, "zhongduan weijihuo") == {"pay-not-activated": "present"}
+    assert read(book, "I can't ping my router") == {}

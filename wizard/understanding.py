@@ -433,7 +433,19 @@ PINYIN = {
     "huaping": "花屏",
     "duankai": "断开",
     "diaoxian": "掉线",
+    "zhongduan": "终端",
+    "weijihuo": "未激活",
+    "pingmu": "屏幕",
+    "xianshi": "显示",
+    "tishi": "提示",
 }
+# ...and written a syllable at a time, as pinyin-only writers often do ("sheng ji" is
+# "shengji"): the syllables are joined, the spaces moved after the word (offsets stay right).
+_SPACED_PINYIN = re.compile(
+    r"(?<![a-z])(?:"
+    + "|".join(" ?".join(key) for key in sorted(PINYIN, key=len, reverse=True))
+    + r")(?![a-z])"
+)
 # A number of years in digits reads as the phrases write it, in Chinese ("用了7年" is
 # "用了七年"); a year ("2019年") stays.
 _YEARS = re.compile(r"(?<![\d.])(\d{1,2})(?=\s*年)")
@@ -546,7 +558,7 @@ def variants(text: str) -> str:
     text = _YEARS.sub(lambda m: chinese_number(int(m.group(1))) if int(m.group(1)) else m.group(1), text)
     for pattern, replacement in _CONTEXT_VARIANTS:
         text = pattern.sub(replacement or (lambda m: m.group()[:-1] + "码"), text)
-    return text
+    return _SPACED_PINYIN.sub(lambda m: m.group().replace(" ", "").ljust(len(m.group())), text)
 
 
 def latin_words(word: str) -> tuple[str, ...]:
@@ -611,7 +623,9 @@ def words(text: str, tokenizer: jieba.Tokenizer) -> Iterator[Token]:
                 else:
                     yield Token(canonical_negators(word), offset + start, offset + end, kind)
         elif kind == "latin" and run.group() in PINYIN:
-            yield Token(PINYIN[run.group()], offset, run.end(), "han")
+            # ...cut as the characters would be ("weijihuo" is "未" + "激活")
+            for word, _, _ in tokenizer.tokenize(PINYIN[run.group()], HMM=False):
+                yield Token(canonical_negators(word), offset, run.end(), "han")
         elif kind == "latin":
             for word in latin_words(run.group()):
                 yield Token(word, offset, run.end(), kind)
