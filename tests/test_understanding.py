@@ -740,3 +740,10 @@ def test_pinyin_written_a_syllable_at_a_time_reads_as_the_characters(book):
     }
     assert read(book, "zhongduan weijihuo") == {"pay-not-activated": "present"}
     assert read(book, "I can't ping my router") == {}
+
+
+def test_what_works_fine_on_another_device_says_nothing_of_the_terminal(book):
+    assert "network-no-signal" not in read(book, "Wifi is fine on my phone.")
+    assert "network-no-signal" not in read(book, "手机上网络正常")
+    assert read(book, "网络正常") == {"network-no-signal": "absent"}
+    assert read(book, "wifi is fine") == {"network-no-signal": "absent"}

@@ -113,6 +113,9 @@ OTHERS = wordset(
     "people everyone everybody others someone somebody online"
 )
 SAYS = wordset("说 讲 反映 say tell")
+# Devices other than the terminal: what works fine on them says nothing of the terminal's
+# own network or screen (see ``elsewhere``).
+OTHER_DEVICES = wordset("手机 电脑 笔记本 平板 phone phones laptop computer tablet")
 # Advice is not something done: a phrase before one of these in its clause is something to
 # try ("让我换根网线试试", "重启一下试试看"): no fact.
 TRIES = wordset("试试 试一下 试一试 试下 试试看")
@@ -309,6 +312,7 @@ PROTECTED = frozenset().union(
     NOT_SUFFIXED,
     OTHERS,
     SAYS,
+    OTHER_DEVICES,
     *CONTRACTIONS.values(),
 )
 
@@ -1187,9 +1191,16 @@ def read_topics(clause: Clause, topics: list[Match], direct: list[Match]) -> lis
         others = (o for o in direct if o.last < m.first or o.first > m.last)
         blocked = {i for o in others for i in range(o.first, o.last + 1)}
         end = fine_after(clause, m.last, blocked)
-        if end is not None:
+        if end is not None and not elsewhere(clause, m):
             readings.append(Reading(m, "absent", m.first, end))
     return readings
+
+
+def elsewhere(clause: Clause, m: Match) -> bool:
+    """Is a "works fine" statement about another device named in its clause ("wifi is fine
+    on my phone", "手机上网络正常"), not the terminal, unless the phrase names it too?"""
+    named = {t.text for t in clause.tokens[m.first : m.last + 1]}
+    return any(t.text in OTHER_DEVICES and t.text not in named for t in clause.tokens)
 
 
 # --- The phrasebook
