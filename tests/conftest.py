@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.urls import reverse
+from django.utils import translation
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import BrowserContext, Page, expect
@@ -82,6 +83,16 @@ def _fresh_snapshot_cache():
     yield
     knowledge.clear_cache()
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request leaves the language it activated in the thread (LocaleMiddleware does not
+    # deactivate it), and a translated field set without naming a language lands in the
+    # active one: each test starts in the site's default language.
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
