@@ -364,10 +364,10 @@ if PRODUCTION:
 
 # The wizard stops asking when the leading cause is this likely (below one half it could
 # settle on a cause more likely wrong than right), after this many answers, or when no
-# question left would tell it WIZARD_MIN_GAIN_BITS of information, nor enough about the causes
-# still in play (engine.gain_floor; a property of the
-# scoring, not of a deployment, so not read from the environment). Whatever runs the
-# engine passes these in instead of keeping numbers of its own.
+# question left would tell it enough: WIZARD_MIN_GAIN_BITS, more once few causes are in
+# play (engine.gain_floor; a property of the scoring, not of a deployment, so not read
+# from the environment). Whatever runs the engine passes these in instead of keeping
+# numbers of its own.
 WIZARD_CONFIDENCE = env_float("WIZARD_CONFIDENCE", engine.CONFIDENCE, minimum=0.5, maximum=1.0)
 WIZARD_QUESTION_BUDGET = env_int("WIZARD_QUESTION_BUDGET", engine.BUDGET, minimum=1)
 WIZARD_MIN_GAIN_BITS = engine.MIN_GAIN_BITS

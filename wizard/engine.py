@@ -331,16 +331,15 @@ def next_step(
     ``early_after`` questions were, and always before the questions stop.
     """
     asked = set(asked) | {q for q, _ in answers}
-    step = _choose(
-        model, answers, asked, confidence, budget, unsure_allowance, (min_gain, late_factor), failed, rule
-    )
+    floor = {"min_gain": min_gain, "late_factor": late_factor}
+    step = _choose(model, answers, asked, confidence, budget, unsure_allowance, floor, failed, rule)
     pending = [q for q in early if q not in asked]
     if pending and (step.question is None or len(asked) >= early_after):
         return Step(step.posterior, pending[0], step.gains, "ask")
     return step
 
 
-def _choose(model, answers, asked, confidence, budget, unsure_allowance, least_gain, failed, rule) -> Step:
+def _choose(model, answers, asked, confidence, budget, unsure_allowance, floor, failed, rule) -> Step:
     p = posterior(model, answers, failed)
     gains = information_gain(model, p)
     asked = asked | {q for q, _ in answers}
@@ -348,7 +347,7 @@ def _choose(model, answers, asked, confidence, budget, unsure_allowance, least_g
     if asked:
         open_[list(asked)] = False
         gains[~open_] = 0.0
-    worth_asking = open_ & (gains >= gain_floor(p, *least_gain))
+    worth_asking = open_ & (gains >= gain_floor(p, **floor))
     reason = stop_reason(
         p,
         worth_asking.any(),

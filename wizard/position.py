@@ -43,6 +43,10 @@ class Limits:
             )
         return cls(confidence=settings.WIZARD_CONFIDENCE, budget=settings.WIZARD_QUESTION_BUDGET)
 
+    def gain_floor(self, p) -> float:
+        """The least gain a question must promise after ``p`` to be worth asking."""
+        return engine.gain_floor(p, settings.WIZARD_MIN_GAIN_BITS, self.late_factor)
+
 
 @dataclass(frozen=True)
 class Position:
@@ -91,10 +95,9 @@ class Position:
     def could_continue(self, limits: Limits) -> bool:
         """Whether, within ``limits``, another question would still be worth asking: the
         engine's own stopping rule, on this position (asked questions have no gain)."""
-        least_gain = (settings.WIZARD_MIN_GAIN_BITS, limits.late_factor)
         reason = engine.stop_reason(
             self.posterior,
-            bool((self.step.gains >= engine.gain_floor(self.posterior, *least_gain)).any()),
+            bool((self.step.gains >= limits.gain_floor(self.posterior)).any()),
             answered=len(self.evidence),
             asked=len(self.asked),
             confidence=limits.confidence,
