@@ -348,3 +348,19 @@ def test_confident_results_are_right_as_often_as_they_claim_for_merchants_who_sl
     right, claimed, n = summary.calibration
     assert n > 100
     assert right >= claimed - robustness.CALIBRATION_SLACK
+
+
+def test_the_benchmark_gives_each_figure_with_its_95_percent_interval():
+    # 200 merchants of two equally common causes, asked 4 or 6 questions: a mean of 5 with
+    # a standard deviation of 1, so the interval is 1.96 / sqrt(200) either side.
+    runs = [
+        robustness.Run(
+            i % 2, rank=3 if i % 4 == 0 else 0, questions=4 + 2 * (i % 2), reason="confident", confidence=0.8
+        )
+        for i in range(200)
+    ]
+    summary = robustness.Summary("base", "model-true", "reach", runs=runs, prior=np.array([0.5, 0.5]))
+    assert summary.mean_questions == pytest.approx(5.0)
+    assert summary.questions_margin() == pytest.approx(1.96 / np.sqrt(200))
+    assert summary.top3 == pytest.approx(0.75)
+    assert summary.margin(summary.top3) == pytest.approx(1.96 * np.sqrt(0.75 * 0.25 / 200))

@@ -133,25 +133,29 @@ def facts(snapshot: knowledge.Snapshot, text: str) -> set[tuple[str, str]]:
 
 
 def extraction(snapshot: knowledge.Snapshot, name: str, entries: list[dict[str, Any]]) -> Extraction:
+    return scored(name, entries, lambda entry: facts(snapshot, entry["text"]))
+
+
+def scored(
+    name: str, entries: list[dict[str, Any]], read: Callable[[dict[str, Any]], set[tuple[str, str]]]
+) -> Extraction:
+    """The facts ``read`` finds in each entry, against the facts its reader extracted."""
     found = right = wanted = 0
     for entry in entries:
         gold = {(f["symptom"], f["polarity"]) for f in entry["facts"]}
-        got = facts(snapshot, entry["text"])
+        got = read(entry)
         found, right, wanted = found + len(got), right + len(got & gold), wanted + len(gold)
     return Extraction(name, len(entries), found, right, wanted)
 
 
 def agreement(snapshot: knowledge.Snapshot, entries: list[dict[str, Any]]) -> Agreement:
     second = second_reader()
-    found = right = wanted = understood = either = 0
-    for entry in entries:
-        first = {(f["symptom"], f["polarity"]) for f in entry["facts"]}
-        other = second[entry["id"]]
-        found, right, wanted = found + len(other), right + len(other & first), wanted + len(first)
-        got = facts(snapshot, entry["text"])
-        understood, either = understood + len(got), either + len(got & (first | other))
-    readers = Extraction("second reader against the first", len(entries), found, right, wanted)
-    return Agreement(readers, either / understood if understood else 1.0)
+    readers = scored("second reader against the first", entries, lambda entry: second[entry["id"]])
+    either = [
+        {**e, "facts": e["facts"] + [{"symptom": s, "polarity": p} for s, p in second[e["id"]]]}
+        for e in entries
+    ]
+    return Agreement(readers, extraction(snapshot, "either reader", either).precision)
 
 
 def end_to_end(snapshot: knowledge.Snapshot, entries: list[dict[str, Any]], *, repeats: int) -> EndToEnd:
