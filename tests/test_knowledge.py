@@ -301,3 +301,41 @@ def test_strength_words_match_the_documented_likelihoods():
         "never": 0.01,
     }
     assert knowledge.strength_word(Strength.OFTEN) == "often"
+
+
+# --- Warming a worker
+
+
+def test_a_starting_worker_builds_the_latest_revision_and_its_phrasebook(seeded, django_assert_num_queries):
+    import importlib
+
+    import config.wsgi
+
+    importlib.reload(config.wsgi)  # what gunicorn runs as a worker starts
+
+    snapshot = knowledge.get_snapshot(seeded.number)
+    assert "phrasebook" in snapshot.__dict__
+    with django_assert_num_queries(0):
+        assert knowledge.get_snapshot(seeded.number).understand("升级后刷卡提示通讯失败")
+
+
+def test_warming_without_a_published_revision_leaves_nothing_to_do(db):
+    KnowledgeRevision.objects.all().delete()
+
+    knowledge.warm()
+
+    assert knowledge._snapshots == {}
+
+
+def test_warming_without_a_database_leaves_the_work_to_the_first_request(monkeypatch, caplog):
+    from django.db import OperationalError
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(knowledge, "latest_revision_number", unreachable)
+
+    knowledge.warm()
+
+    assert knowledge._snapshots == {}
+    assert "first request will build it" in caplog.text

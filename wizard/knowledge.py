@@ -16,6 +16,7 @@ the life of the process: a wizard step costs no query for the knowledge itself.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -23,9 +24,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from django.conf import settings
+from django.db import DatabaseError
 
 from . import engine, understanding
 from .models import DEFAULT_LIKELIHOOD, KnowledgeRevision, Strength
+
+logger = logging.getLogger(__name__)
 
 FORMAT = "pos-upgrade-doctor.knowledge"
 VERSION = 1
@@ -249,6 +253,19 @@ def _make_room(nbytes: int) -> None:
 
 def latest_revision_number() -> int | None:
     return KnowledgeRevision.objects.order_by("-number").values_list("number", flat=True).first()
+
+
+def warm() -> None:
+    """Build what the first request of a process would otherwise wait for: the latest
+    revision's snapshot and its phrasebook (jieba's dictionary and the phrases, about a
+    second and a half). An app server calls it as a worker starts (``config/wsgi.py``);
+    a database that is not there yet only leaves the work to the first request."""
+    try:
+        number = latest_revision_number()
+        if number is not None:
+            get_snapshot(number).phrasebook  # noqa: B018 (a cached property, built here)
+    except DatabaseError:
+        logger.warning("Could not warm the knowledge cache; the first request will build it.", exc_info=True)
 
 
 def clear_cache() -> None:
