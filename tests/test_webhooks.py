@@ -351,6 +351,20 @@ def test_the_integration_form_refuses_what_is_not_an_origin(admin_client, integr
     assert integration.origins == ["https://pay.example.com", "http://127.0.0.1:8080"]
 
 
+def test_the_integration_form_refuses_a_plain_http_origin_beyond_this_computer(admin_client, integration):
+    url = reverse("admin:wizard_integration_change", args=[integration.pk])
+    data = {"name": "Pay Co", "slug": "pay", "webhook_url": "", "is_active": "on"}
+    data |= {"keys-TOTAL_FORMS": "0", "keys-INITIAL_FORMS": "0"}
+    for line in ("http://shop.example.com", "HTTP://Shop.Example.com:8080", "http://localhost.example.com"):
+        refused = admin_client.post(url, {**data, "allowed_origins": f"https://ok.example.com\n{line}"})
+        assert refused.status_code == 200
+        assert "errorlist" in refused.content.decode() and line in refused.content.decode()
+    saved = admin_client.post(url, {**data, "allowed_origins": "http://localhost:8000\nhttp://127.0.0.1"})
+    assert saved.status_code == 302
+    integration.refresh_from_db()
+    assert integration.origins == ["http://localhost:8000", "http://127.0.0.1"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_queue_that_cannot_be_reached_does_not_fail_the_merchant(client, seeded, integration, monkeypatch):
     def unreachable(*args, **kwargs):

@@ -51,7 +51,7 @@ from .models import (
     Ticket,
     WebhookDelivery,
 )
-from .models.integrations import ORIGIN
+from .models.integrations import ORIGIN, PLAIN_HTTP
 from .views import admin_pages
 
 admin.site.site_header = _("POS Upgrade Doctor")
@@ -679,6 +679,17 @@ class IntegrationForm(forms.ModelForm):
                     "e.g. https://pay.example.com or https://shop.example.com:8443 (no path, no *)."
                 ),
                 params={"lines": ", ".join(wrong)},
+            )
+        # A page served over plain HTTP can be read and changed on the way: it may embed
+        # the wizard or call the API only on a developer's own machine.
+        plain = [line for line in lines if PLAIN_HTTP.match(line.lower())]
+        if plain:
+            raise forms.ValidationError(
+                _(
+                    "Use https:// for %(lines)s: a page served over plain http:// may embed the "
+                    "wizard or call the API only on this computer (localhost or 127.0.0.1)."
+                ),
+                params={"lines": ", ".join(plain)},
             )
         return "\n".join(line.lower() for line in lines)
 

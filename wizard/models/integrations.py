@@ -21,6 +21,9 @@ from .base import TimeStamped
 # An origin as a browser sends it: scheme, host, optional port; nothing else (a line of
 # the allowed origins must never add a directive to the Content-Security-Policy).
 ORIGIN = re.compile(r"^https?://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$")
+# ...served over plain HTTP from anywhere but the computer itself (browsers treat
+# localhost as secure): an admin may not allow one.
+PLAIN_HTTP = re.compile(r"^http://(?!(localhost|127\.0\.0\.1)(:\d{1,5})?$)")
 
 KEY_PREFIX_LENGTH = 8  # the public part of a key, kept in clear to find its row
 
