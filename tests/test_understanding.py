@@ -463,6 +463,86 @@ def test_an_exclusive_group_keeps_absent_facts_and_leaves_other_symptoms_alone(b
     }
 
 
+# --- Pairs: a thing and what is wrong with it, anywhere in one clause
+
+PAIRS = {
+    "card-slot-dirty": {
+        "zh-hans": ["插卡口很脏", "卡槽/插卡口 + 脏/灰/油/黑乎乎"],
+        "en": ["card slot/slot + dirty/dust/greasy"],
+    },
+    "pay-card-read-fail": {"zh-hans": ["读不出卡"], "en": ["can't read the card"]},
+    "higher-fee-rate": {"zh-hans": ["费率 + 高/涨"], "en": ["rate + up/higher"]},
+    "pay-comm-failed": {"zh-hans": ["通讯失败"], "en": ["communication failed"]},
+}
+
+
+@pytest.fixture(scope="module")
+def pairs() -> Phrasebook:
+    return Phrasebook.from_phrases(PAIRS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "插卡口黑乎乎的全是油",
+        "卡槽里卡了好多灰",  # a thing may start a longer word
+        "灰把卡槽都堵了",  # either order
+        "the card slot is full of greasy crumbs",
+        "there's dust all over the slot",
+        "费率比以前高了一截",
+        "the rate went up again",
+    ],
+)
+def test_a_thing_and_what_is_wrong_with_it_in_one_clause_say_the_symptom(pairs, text):
+    assert "present" in read(pairs, text).values()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "卡槽挺好的,手上全是油",  # another clause
+        "卡槽是上个月刚换的新的配件而且我每天早上开门都会仔细擦一遍还是有灰",  # too far apart
+        "插卡口旁边有个加油站",  # "油" inside a word
+        "费率是不是涨了",  # a guess
+    ],
+)
+def test_a_thing_and_a_state_apart_or_asked_about_say_nothing(pairs, text):
+    assert "card-slot-dirty" not in read(pairs, text)
+    assert "higher-fee-rate" not in read(pairs, text)
+
+
+def test_a_negator_before_the_state_makes_a_pair_absent(pairs):
+    assert read(pairs, "卡槽一点都不脏") == {"card-slot-dirty": "absent"}
+    assert read(pairs, "没发现卡槽有灰") == {"card-slot-dirty": "absent"}
+    assert read(pairs, "the slot isn't dirty") == {"card-slot-dirty": "absent"}
+    assert read(pairs, "费率没涨,读不出卡") == {"higher-fee-rate": "absent", "pay-card-read-fail": "present"}
+
+
+def test_a_pair_negated_twice_or_asked_either_way_says_nothing(pairs):
+    assert read(pairs, "不是卡槽没灰") == {}
+    assert read(pairs, "不知道卡槽脏不脏") == {}
+    assert read(pairs, "卡槽很脏不脏") == {}
+
+
+def test_a_phrase_written_out_outranks_a_pair_in_an_exclusive_group(pairs):
+    text = "插卡口很脏,通讯失败"
+    group = [{"card-slot-dirty", "pay-comm-failed"}]
+    [fact] = pairs.understand(text, exclusive=group)
+    assert fact.phrase == "插卡口很脏"  # the written phrase, not the pair, names the fact
+    pair_only = pairs.understand("插卡口全是油,通讯失败", exclusive=group)
+    assert [f.symptom for f in pair_only] == ["pay-comm-failed"]
+
+
+def test_a_pair_fact_names_the_pair_and_the_words_that_said_it(pairs):
+    [fact] = pairs.understand("刷卡的插卡口黑乎乎的")
+    assert fact == Fact("card-slot-dirty", "present", "卡槽/插卡口 + 脏/灰/油/黑乎乎", "插卡口黑乎乎")
+
+
+def test_a_pair_with_an_empty_side_is_left_out():
+    book = Phrasebook.from_phrases({"card-slot-dirty": {"zh-hans": ["卡槽 + ", " + 脏", "卡槽 + 了"]}})
+    assert book.pairs == [] and book.understand("卡槽脏") == []
+
+
 # --- Odd input
 
 

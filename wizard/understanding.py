@@ -28,6 +28,10 @@ How a text is read:
    and English. Either way the match is then widened to whole words and scored again,
    and a near match must differ by typos only (never a negation, a known word, a word
    more or less).
+   A *pair* ("卡槽/插卡口 + 脏/油污": a thing and what is wrong with it, a few ways of
+   saying each) matches a clause that holds one of each, in either order and a few words
+   apart ("插卡口黑乎乎的全是油"), and says "absent" with a negator before its state
+   ("卡槽一点都不脏"). It ranks below a phrase found as it is.
 5. Polarity. A negator just before a phrase ("没有装别的软件", "no error") makes it
    absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
    can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
@@ -95,6 +99,8 @@ INNER_NEGATORS = {"han": ("没", "不"), "latin": ("not", "never")}
 # After a negator these words say "I don't know", not "it is not so".
 UNSURE_AFTER_NEGATOR = wordset("确定 清楚 sure certain")
 KNOW_AFTER_NEGATOR = wordset("知道 懂 know")
+# A phrase followed by one of these and its own last word again asks ("卡槽脏不脏").
+A_NOT_A = wordset("不 没")
 # A phrase after one of these is a question or a guess, not a statement: no fact.
 UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如果 要是 假如 whether maybe perhaps if")
 # A guess: every phrase after one of these in its clause is the merchant wondering, not
@@ -729,6 +735,12 @@ def asked(clause: Clause, first: int, last: int) -> bool:
         return True  # advice: something to try
     if last + 1 < len(tokens) and tokens[last + 1].text in QUESTION_WORDS:
         return True
+    if (
+        last + 2 < len(tokens)
+        and tokens[last + 1].text in A_NOT_A
+        and tokens[last].text.endswith(tokens[last + 2].text)
+    ):
+        return True  # "卡槽脏不脏", "网络通没通"
     return (
         first > 0
         and tokens[first - 1].text in IS_IT
@@ -848,7 +860,7 @@ def compile_phrases(
     negated: dict[tuple[str, str], Phrase] = {}
     topics: dict[str, dict[str, list[Phrase]]] = {}
     for symptom, languages in mapping.items():
-        for text in (text for texts in languages.values() for text in texts):
+        for text in (text for texts in languages.values() for text in texts if PAIR not in text):
             tokens = [
                 t for t in words(normalise(text), tokenizer) if t.kind != "stop" and t.text not in FILLERS
             ]
@@ -1203,6 +1215,108 @@ def elsewhere(clause: Clause, m: Match) -> bool:
     return any(t.text in OTHER_DEVICES and t.text not in named for t in clause.tokens)
 
 
+# --- Pairs: a thing and what is wrong with it, anywhere in one clause
+
+# A phrase "卡槽/插卡口 + 脏/油污" names a thing and a state (a few ways of saying each):
+# a clause that holds one of each, in either order and at most ``PAIR_REACH`` words
+# apart, says the symptom ("插卡口黑乎乎的全是油"); a negator just before the state says
+# it is absent ("卡槽一点都不脏"). One phrase covers what would otherwise be every
+# combination written out.
+PAIR = " + "
+PAIR_REACH = 6
+# A pair ranks below a phrase found as it is, so that the written phrase of another
+# option of the same question wins over a pair.
+PAIR_SCORE = 90.0
+
+
+class Pair(NamedTuple):
+    phrase: Phrase  # the symptom, and the pair as written
+    things: tuple[str, ...]  # each compacted like a clause
+    states: tuple[str, ...]
+
+
+def compile_pairs(
+    mapping: Mapping[str, Mapping[str, Sequence[str]]], tokenizer: jieba.Tokenizer
+) -> list[Pair]:
+    """The pairs among the phrases; one with an empty side is left out."""
+    pairs: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Pair] = {}
+    for symptom, languages in mapping.items():
+        for text in (text for texts in languages.values() for text in texts if PAIR in text):
+            thing, _, state = normalise(text).partition(PAIR.strip())
+            things, states = pair_side(thing, tokenizer), pair_side(state, tokenizer)
+            if things and states:
+                phrase = Phrase(symptom, text, compact_pair(things, states), 100, topic=False)
+                pairs.setdefault((symptom, things, states), Pair(phrase, things, states))
+    return list(pairs.values())
+
+
+def pair_side(side: str, tokenizer: jieba.Tokenizer) -> tuple[str, ...]:
+    keys = []
+    for alternative in side.split("/"):
+        tokens = [
+            t for t in words(alternative, tokenizer) if t.kind in ("han", "latin") and t.text not in FILLERS
+        ]
+        if tokens:
+            keys.append(compact(tokens)[0])
+    return tuple(dict.fromkeys(keys))
+
+
+def compact_pair(things: Sequence[str], states: Sequence[str]) -> str:
+    return f"{'/'.join(things)}{PAIR}{'/'.join(states)}"
+
+
+def whole_words(key: str, clause: Clause) -> Iterator[tuple[int, int]]:
+    """Where ``key`` is in ``clause`` as whole words, (first, last) token indices; a
+    Chinese key of two characters or more may also start or end a longer word ("卡槽" in
+    "卡槽里", "油污" in "全是油污"), never stand inside one."""
+    loose = len(key) > 1 and _HAN.fullmatch(key) is not None
+    start = clause.compact.find(key)
+    while start >= 0:
+        end = start + len(key)
+        first = bisect_right(clause.starts, start) - 1
+        last = bisect_left(clause.ends, end)
+        if first >= 0 and last < len(clause.ends):
+            starts, ends = clause.starts[first] == start, clause.ends[last] == end
+            if (starts and ends) or (loose and (starts or ends)):
+                yield first, last
+        start = clause.compact.find(key, start + 1)
+
+
+def read_pair(pair: Pair, index: int, clause: Clause, blocked: set[int]) -> Reading | None:
+    """The closest thing and state of ``pair`` in the clause, with its polarity; None when
+    there is none within reach, or the state is only wondered about ("不知道脏不脏")."""
+    things = [span for key in pair.things for span in whole_words(key, clause)]
+    states = [span for key in pair.states for span in whole_words(key, clause)] if things else []
+    closest = None
+    for thing in things:
+        for state in states:
+            gap = state[0] - thing[1] - 1 if thing[1] < state[0] else thing[0] - state[1] - 1
+            if 0 <= gap <= PAIR_REACH and (closest is None or gap < closest[0]):
+                closest = (gap, thing, state)
+    if closest is None:
+        return None
+    _, thing, state = closest
+    tokens, at = clause.tokens, state[0]
+    if at >= 2 and tokens[at - 1].text in A_NOT_A and tokens[at - 2].text.endswith(tokens[at].text):
+        return None  # "卡槽脏不脏" asks
+    first, last = min(thing[0], state[0]), max(thing[1], state[1])
+    match = Match(pair.phrase, index, first, last, PAIR_SCORE, gapped=True)
+    outside = {i for i in blocked if not first <= i <= last} | set(range(thing[0], thing[1] + 1))
+    said, negator = negation_before(clause, state[0], outside)
+    if thing[0] < state[0]:
+        before, at = negation_before(clause, first, blocked)  # "没发现卡槽有灰"
+        if before == "unsure" or (before == "negated" and said == "negated"):
+            return None  # wondered about, or negated twice ("不是屏幕没碎"): nothing sure
+        if before == "negated":
+            said, negator = before, at
+    if said == "unsure":
+        return None
+    after = negation_after(clause, last)
+    if said == "negated" or after is not None:
+        return Reading(match, "absent", min(first, negator), after if after is not None else last)
+    return Reading(match, "present", first, last)
+
+
 # --- The phrasebook
 
 
@@ -1252,8 +1366,9 @@ class Phrasebook:
     """Every symptom's phrases, compiled once (a snapshot caches one per knowledge
     revision); :meth:`understand` reads a text with them."""
 
-    def __init__(self, phrases: list[Phrase], tokenizer: jieba.Tokenizer):
+    def __init__(self, phrases: list[Phrase], tokenizer: jieba.Tokenizer, pairs: Sequence[Pair] = ()):
         self.phrases = phrases
+        self.pairs = list(pairs)
         self.tokenizer = tokenizer
         # The English words of the phrases: a word the phrasebook knows is never a typo.
         self.vocabulary = frozenset(w for p in phrases if not _HAN.search(p.key) for w in p.key.split())
@@ -1278,20 +1393,21 @@ class Phrasebook:
         texts = [text for languages in mapping.values() for each in languages.values() for text in each]
         runs = {run for text in texts for run in _HAN.findall(normalise(text))}
         tokenizer = phrase_tokenizer(sorted({word for run in runs for word in dictionary_words(run)}))
-        return cls(compile_phrases(mapping, tokenizer), tokenizer)
+        return cls(compile_phrases(mapping, tokenizer), tokenizer, compile_pairs(mapping, tokenizer))
 
     def understand(self, text: str, *, exclusive: Iterable[set[str]] = ()) -> list[Fact]:
         """The facts ``text`` states, in the order it states them. ``exclusive`` are
         groups of symptoms of which at most one can be present (the options of one
         choice question): only the best-scoring present one of a group is kept."""
-        if not isinstance(text, str) or not self.phrases:
+        if not isinstance(text, str) or not (self.phrases or self.pairs):
             return []
         normalised = normalise(text)
         found = clauses(words(normalised, self.tokenizer))
         if not found:
             return []
         candidates = self.candidates(found)
-        readings = [r for index, c in enumerate(found) for r in self.read(index, c, candidates[index])]
+        pairs = self.pair_candidates(found)
+        readings = [r for index, c in enumerate(found) for r in self.read(index, c, candidates[index], pairs)]
         best = choose(readings, [set(group) for group in exclusive])
         return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
 
@@ -1311,13 +1427,26 @@ class Phrasebook:
                 chosen[column].add(index)
         return [sorted(indices) for indices in chosen]
 
-    def read(self, index: int, clause: Clause, candidates: Iterable[int]) -> list[Reading]:
+    def pair_candidates(self, found: list[Clause]) -> list[Pair]:
+        """The pairs whose thing and state both appear somewhere in the text."""
+        joined = "\n".join(c.compact for c in found)
+        return [
+            pair
+            for pair in self.pairs
+            if any(key in joined for key in pair.states) and any(key in joined for key in pair.things)
+        ]
+
+    def read(
+        self, index: int, clause: Clause, candidates: Iterable[int], pairs: Iterable[Pair] = ()
+    ) -> list[Reading]:
         matches = [
             m for m in (locate(self.phrases[p], index, clause, self.vocabulary) for p in candidates) if m
         ]
         direct = outermost([m for m in matches if not m.phrase.topic])
         topics = [m for m in matches if m.phrase.topic]
         readings = read_direct(clause, direct) + read_topics(clause, topics, direct)
+        blocked = {i for m in direct for i in range(m.first, m.last + 1)}
+        readings += [r for r in (read_pair(pair, index, clause, blocked) for pair in pairs) if r]
         return [
             r
             for r in readings

@@ -153,7 +153,9 @@ class Symptom(TimeStamped):
         blank=True,
         help_text=_(
             "One per line: how merchants say it, the exact words terminals show, error codes. A "
-            "description that contains one (small typos allowed) is understood as this symptom."
+            "description that contains one (small typos allowed) is understood as this symptom. A "
+            'line "thing + state" with alternatives separated by "/" (卡槽/插卡口 + 脏/油污) matches '
+            "a sentence that names one of each, in either order."
         ),
     )
 
