@@ -543,6 +543,12 @@ def test_a_pair_with_an_empty_side_is_left_out():
     assert book.pairs == [] and book.understand("卡槽脏") == []
 
 
+def test_the_seed_pairs_read_what_no_single_phrase_says(book):
+    assert read(book, "饭店后厨的机器,插卡口黑乎乎的全是油").get("card-slot-dirty") == "present"
+    assert read(book, "客服电话打了二十多次一直占线").get("brand-cs-unreachable") == "present"
+    assert read(book, "服务费又冒出来一项年费").get("new-extra-charge") == "present"
+
+
 # --- Odd input
 
 
