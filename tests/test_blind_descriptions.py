@@ -1,7 +1,8 @@
-"""The blind description corpus only names slugs the seed knows, and its labels are coherent.
+"""The description corpora only name slugs the seed knows, and their labels are coherent.
 
-The corpus (wizard/benchmark/blind_descriptions.json) was written without seeing the
-symptom phrases; this test reads only slugs from the seed, never the phrases.
+The corpora (wizard/benchmark/*descriptions.json, and the second reader's labels) were
+written without seeing the symptom phrases; this test reads only slugs from the seed,
+never the phrases.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "wizard" / "benchmark" / "blind_descriptions.json"
+BENCHMARK = ROOT / "wizard" / "benchmark"
+CORPORA = sorted(BENCHMARK.glob("*descriptions.json"))
+SECOND_READERS = sorted(BENCHMARK.glob("*second_reader.json"))
 SEED = ROOT / "wizard" / "seed" / "knowledge.json"
 
 
-@pytest.fixture(scope="module")
-def corpus():
-    return json.loads(CORPUS.read_text(encoding="utf-8"))
+@pytest.fixture(scope="module", params=CORPORA, ids=lambda path: path.stem)
+def corpus(request):
+    return json.loads(request.param.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +62,15 @@ def test_labels_are_coherent(corpus, seed):
 def test_every_cause_is_described_at_least_twice(corpus, seed):
     counts = Counter(d["cause"] for d in corpus["descriptions"])
     assert {c["slug"]: counts[c["slug"]] for c in seed["causes"] if counts[c["slug"]] < 2} == {}
+
+
+def test_every_blind_and_tuning_corpus_is_read():
+    names = {path.name for path in CORPORA}
+    assert {"blind_descriptions.json", "blind2_descriptions.json", "tuning3_descriptions.json"} <= names
+
+
+@pytest.mark.parametrize("path", SECOND_READERS, ids=lambda path: path.stem)
+def test_a_second_readers_labels_are_coherent(path, seed):
+    labels = json.loads(path.read_text(encoding="utf-8"))["descriptions"]
+    test_every_slug_exists_in_the_seed({"descriptions": [{**d, "cause": None} for d in labels]}, seed)
+    test_labels_are_coherent({"descriptions": labels}, seed)

@@ -1,17 +1,15 @@
 """Section 6: understanding merchants' own words, and what it saves them.
 
-Four corpora of descriptions, each description with the facts a careful reader
-extracts and, where one is clear, the merchant's cause. The first (``descriptions.json``)
-was written apart from the phrases. It is split to stay honest: the phrases may be tuned
-on the descriptions at odd positions; those at even positions are held out. A second
-corpus (``blind_descriptions.json``) was written later by someone who never saw the
-phrases or the matcher, and nothing was ever tuned on it. A third and a fourth
-(``tuning_descriptions.json``, ``tuning2_descriptions.json``) were written, each by
-someone who saw only the source article and the symptoms', questions' and causes'
-titles, never the phrases, the matcher or the other corpora; they are used, with the
-first corpus's odd positions, for tuning. The
-targets are judged on both held-out sets together: the first corpus's even positions
-and the blind corpus.
+Corpora of descriptions, each description with the facts a careful reader extracts and,
+where one is clear, the merchant's cause. The first (``descriptions.json``) was written
+apart from the phrases. It is split to stay honest: the phrases may be tuned on the
+descriptions at odd positions; those at even positions are held out. The blind corpora
+(``blind_descriptions.json``, ``blind2_descriptions.json``) were written later, each by
+someone who never saw the phrases, the matcher or the other corpora, and nothing was ever
+tuned on them. The tuning corpora (``tuning_descriptions.json``, ``tuning2_…``,
+``tuning3_…``) were written the same way, and are used, with the first corpus's odd
+positions, for tuning. The targets are judged on every held-out description: the first
+corpus's even positions and the blind corpora.
 
 End to end, a merchant with a held-out description's cause starts from that description:
 its understood facts are answered (as a merchant who keeps every ticked item), and the
@@ -36,13 +34,15 @@ from wizard import knowledge, understanding
 
 from .robustness import Merchant, answerer, diagnose
 
-DESCRIPTIONS = Path(__file__).resolve().parent / "descriptions.json"
-BLIND = Path(__file__).resolve().parent / "blind_descriptions.json"
+HERE = Path(__file__).resolve().parent
+DESCRIPTIONS = HERE / "descriptions.json"
+BLIND_CORPORA = [HERE / name for name in ("blind_descriptions.json", "blind2_descriptions.json")]
 TUNING_CORPORA = [
-    Path(__file__).resolve().parent / name
-    for name in ("tuning_descriptions.json", "tuning2_descriptions.json")
+    HERE / name
+    for name in ("tuning_descriptions.json", "tuning2_descriptions.json", "tuning3_descriptions.json")
 ]
-SECOND_READER = Path(__file__).resolve().parent / "second_reader.json"
+# A second careful reader's labels of every judged description.
+SECOND_READERS = [HERE / name for name in ("second_reader.json", "blind2_second_reader.json")]
 HELD_OUT = slice(0, None, 2)  # judged on these
 TUNING = slice(1, None, 2)  # phrases may be tuned on these
 
@@ -51,16 +51,18 @@ def corpus(part: slice = slice(None)) -> list[dict[str, Any]]:
     return json.loads(DESCRIPTIONS.read_text(encoding="utf-8"))["descriptions"][part]
 
 
+def _read(paths: list[Path]) -> list[dict[str, Any]]:
+    return [e for path in paths for e in json.loads(path.read_text(encoding="utf-8"))["descriptions"]]
+
+
 def blind() -> list[dict[str, Any]]:
-    """The descriptions written by someone who never saw the phrases; never tuned on."""
-    return json.loads(BLIND.read_text(encoding="utf-8"))["descriptions"]
+    """The descriptions written by people who never saw the phrases; never tuned on."""
+    return _read(BLIND_CORPORA)
 
 
 def tuning() -> list[dict[str, Any]]:
     """The descriptions written for tuning, blind to the phrases and the matcher."""
-    return [
-        e for path in TUNING_CORPORA for e in json.loads(path.read_text(encoding="utf-8"))["descriptions"]
-    ]
+    return _read(TUNING_CORPORA)
 
 
 def judged() -> list[dict[str, Any]]:
@@ -71,7 +73,7 @@ def judged() -> list[dict[str, Any]]:
 def second_reader() -> dict[str, set[tuple[str, str]]]:
     """A second careful reader's facts for every judged description, by id: written from
     the texts alone, blind to the first reader's labels and to the matcher."""
-    entries = json.loads(SECOND_READER.read_text(encoding="utf-8"))["descriptions"]
+    entries = _read(SECOND_READERS)
     return {e["id"]: {(f["symptom"], f["polarity"]) for f in e["facts"]} for e in entries}
 
 
@@ -209,7 +211,7 @@ def bench_intake(payload: dict[str, Any], *, repeats: int, log: Callable[[str], 
     parts = [
         ("held out (judged)", judged()),
         ("first corpus, even positions", corpus(HELD_OUT)),
-        ("blind corpus", blind()),
+        ("blind corpora", blind()),
         ("first corpus, odd positions (tuning)", corpus(TUNING)),
         ("tuning corpora (tuning)", tuning()),
     ]
@@ -241,6 +243,10 @@ def intake_targets(r: IntakeReport) -> list[str]:
     ]
 
 
+def _names(paths: list[Path]) -> str:
+    return ", ".join(f"`wizard/benchmark/{path.name}`" for path in paths)
+
+
 def _verdict(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
@@ -250,18 +256,17 @@ def intake_section(r: IntakeReport) -> list[str]:
     lines = [
         "## 6. Understanding merchants' own words",
         "",
-        f"Four corpora of descriptions in Chinese and English (casual, terse, misspelt, mixed, with "
-        "negations and on-screen messages), each description with the facts a careful reader extracts. "
-        f"The first (`wizard/benchmark/descriptions.json`, {r.extraction[1].descriptions + r.extraction[3].descriptions}) "
+        "Corpora of descriptions in Chinese and English (casual, terse, misspelt, mixed, with negations "
+        "and on-screen messages), each description with the facts a careful reader extracts. The first "
+        f"(`wizard/benchmark/descriptions.json`, {r.extraction[1].descriptions + r.extraction[3].descriptions}) "
         "was written apart from the phrases; phrases may be tuned on its odd positions and never on its even "
-        f"ones. The second (`wizard/benchmark/blind_descriptions.json`, {r.extraction[2].descriptions}) was "
-        "written later by someone who saw neither the phrases nor the matcher, and nothing was tuned on it. "
-        "The third and the fourth (`wizard/benchmark/tuning_descriptions.json` and "
-        f"`tuning2_descriptions.json`, {r.extraction[4].descriptions} descriptions together) were written, each "
-        "by someone who saw only the source article and the symptoms', questions' and causes' titles, never the "
-        "phrases, the matcher or the other corpora; they are used, with the first corpus's odd positions, for "
-        "tuning. The targets are judged on every description nothing was tuned on. A fact is "
-        "a symptom and whether it is present or absent.",
+        f"ones. The blind corpora ({_names(BLIND_CORPORA)}, {r.extraction[2].descriptions} descriptions) "
+        "were written later, each by someone who saw neither the phrases, the matcher nor the other corpora, "
+        f"and nothing was tuned on them. The tuning corpora ({_names(TUNING_CORPORA)}, "
+        f"{r.extraction[4].descriptions} descriptions) were written the same way, each by someone who saw "
+        "only the source article and the symptoms', questions' and causes' titles; they are used, with the "
+        "first corpus's odd positions, for tuning. The targets are judged on every description nothing was "
+        "tuned on. A fact is a symptom and whether it is present or absent.",
         "",
         "| descriptions | count | facts understood | right | facts to find | precision | recall |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -273,8 +278,8 @@ def intake_section(r: IntakeReport) -> list[str]:
     readers = r.agreement.readers
     lines += [
         "",
-        f"What a careful reader extracts is itself a judgement. A second reader (`wizard/benchmark/"
-        f"second_reader.json`) labelled the {readers.descriptions} judged descriptions again from their texts "
+        "What a careful reader extracts is itself a judgement. A second reader "
+        f"({_names(SECOND_READERS)}) labelled the {readers.descriptions} judged descriptions again from their texts "
         "alone, under the same rules, blind to the first reader's labels and to the matcher. Scored like the "
         f"matcher against the first reader, the second reader's {readers.found} facts have a precision of "
         f"{readers.precision:.1%} and a recall of {readers.recall:.1%}: two careful people find nearly the same "
