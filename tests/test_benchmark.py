@@ -98,3 +98,20 @@ def test_the_intake_figures_are_judged_on_descriptions_held_out_from_tuning():
     assert report.agreement.readers.descriptions == len(judged())
     assert 0 < report.agreement.readers.precision <= 1
     assert report.extraction[0].precision <= report.agreement.matcher_either <= 1
+
+
+def test_a_missed_precision_target_is_set_beside_how_far_two_readers_agree():
+    from wizard.benchmark.intake import Agreement, EndToEnd, Extraction, IntakeReport, precision_finding
+
+    def report(right: int) -> IntakeReport:
+        held = Extraction("held out (judged)", 10, found=100, right=right, wanted=120)
+        readers = Extraction("second reader against the first", 10, found=110, right=96, wanted=120)
+        return IntakeReport(
+            [held], Agreement(readers, 0.9), EndToEnd(1, 7.0, 5.0, 1.0, 0.9, 0.9), 1.0, 2.0, 1.0
+        )
+
+    [finding] = precision_finding(report(85))
+    assert (
+        "85.0% of the facts" in finding and "reaches 87.3%" in finding and "90.0% of the matcher's" in finding
+    )
+    assert precision_finding(report(90)) == []

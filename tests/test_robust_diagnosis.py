@@ -364,3 +364,20 @@ def test_the_benchmark_gives_each_figure_with_its_95_percent_interval():
     assert summary.questions_margin() == pytest.approx(1.96 / np.sqrt(200))
     assert summary.top3 == pytest.approx(0.75)
     assert summary.margin(summary.top3) == pytest.approx(1.96 * np.sqrt(0.75 * 0.25 / 200))
+
+
+def test_a_missed_questions_target_is_explained_by_the_causes_that_take_longest():
+    from wizard.benchmark.report_robustness import SEED, questions_finding
+
+    def robustness_with(asked: dict[int, int]) -> robustness.Robustness:
+        runs = [
+            robustness.Run(c, rank=0, questions=n, reason="confident", confidence=0.8)
+            for c, n in asked.items()
+            for _ in range(10)
+        ]
+        summary = robustness.Summary(SEED, "model-true", engine.DEFAULT_RULE, runs=runs, prior=np.ones(3) / 3)
+        return robustness.Robustness([summary], {}, {SEED: set()}, {SEED: ["quick", "slow", "slower"]})
+
+    [finding] = questions_finding(robustness_with({0: 4, 1: 8, 2: 12}))
+    assert "8.00 on average" in finding and "`slower` (12.0) and `slow` (8.0)" in finding
+    assert questions_finding(robustness_with({0: 4, 1: 6, 2: 8})) == []  # 6 on average: met

@@ -243,6 +243,23 @@ def intake_targets(r: IntakeReport) -> list[str]:
     ]
 
 
+def precision_finding(r: IntakeReport) -> list[str]:
+    """What lies behind a missed precision target: how far two careful readers agree."""
+    held, readers = r.extraction[0], r.agreement.readers
+    if held.precision >= 0.9:
+        return []
+    return [
+        f"**Understanding, precision.** {held.precision:.1%} of the facts understood in the judged "
+        "descriptions are among the first reader's, against at least 90%. A second careful reader, "
+        f"scored the same way, reaches {readers.precision:.1%}, and {r.agreement.matcher_either:.1%} of "
+        "the matcher's facts were extracted by one reader or the other: the readers part on conventions "
+        '(who provided the terminal when the bank only said something; whether "the wifi works" says '
+        "the terminal has a signal; a crash while paying or while in use) as often as the matcher does. "
+        "What would meet it: labels two readers settled together under a written labelling guide, then "
+        "phrases held to that guide. A wrong fact costs the merchant an untick on the confirm page."
+    ]
+
+
 def _names(paths: list[Path]) -> str:
     return ", ".join(f"`wizard/benchmark/{path.name}`" for path in paths)
 

@@ -15,11 +15,11 @@ from django.conf import settings
 from django.db import connection
 
 from .api import ApiStepReport, api_section, api_targets
-from .intake import IntakeReport, intake_section, intake_targets
+from .intake import IntakeReport, intake_section, intake_targets, precision_finding
 from .load import ROUNDS, HttpReport
 from .measure import EngineRow, StepReport, mib, ms, pct
 from .merchants import EfficiencyRow
-from .report_robustness import robustness_section, robustness_targets
+from .report_robustness import questions_finding, robustness_section, robustness_targets
 from .robustness import Robustness
 
 
@@ -335,6 +335,7 @@ def findings(f: Figures) -> list[str]:
     notes += [_step_finding(s, by_causes.get(s.causes) or by_causes.get(14)) for s in f.steps]
     if isinstance(f.http, HttpReport):
         notes.append(_load_finding(f.http))
+    notes += questions_finding(f.robustness) + precision_finding(f.intake)
     return notes
 
 

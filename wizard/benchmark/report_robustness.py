@@ -4,6 +4,7 @@ the targets judged on them."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 
 from django.conf import settings
@@ -82,6 +83,28 @@ def robustness_targets(r: Robustness) -> list[str]:
         f"| no agent-only step on a merchant's page | {shown} in {runs:,} diagnoses | {_verdict(shown == 0)} |"
     )
     return rows
+
+
+def questions_finding(r: Robustness) -> list[str]:
+    """What lies behind a missed mean-questions target: the causes that take longest."""
+    if SEED not in r.causes:
+        return []
+    s = r.find(SEED, "model-true", engine.DEFAULT_RULE)
+    if s.mean_questions <= 7:
+        return []
+    asked: dict[int, list[int]] = {}
+    for run in s.runs:
+        asked.setdefault(run.truth, []).append(run.questions)
+    slowest = sorted(asked, key=lambda c: -statistics.fmean(asked[c]))[:2]
+    named = " and ".join(f"`{r.causes[SEED][c]}` ({statistics.fmean(asked[c]):.1f})" for c in slowest)
+    return [
+        f"**Questions, model-true merchants.** {s.mean_questions:.2f} on average (± "
+        f"{s.questions_margin():.2f}), against at most 7. The longest diagnoses are those of {named} "
+        'questions on average): a cause whose evidence is all "often" or weaker needs several answers '
+        "to reach the confidence threshold, and the choice questions tell it little. The engine's rules "
+        "trade these questions for top-3 (section 5, *Reading*); what would meet both is knowledge: a "
+        "question that a merchant with such a cause answers one way nearly always."
+    ]
 
 
 def _undiagnosable_unflagged(r: Robustness, base: str) -> list[str]:
