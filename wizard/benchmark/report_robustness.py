@@ -99,8 +99,8 @@ def questions_finding(r: Robustness) -> list[str]:
     named = " and ".join(f"`{r.causes[SEED][c]}` ({statistics.fmean(asked[c]):.1f})" for c in slowest)
     return [
         f"**Questions, model-true merchants.** {s.mean_questions:.2f} on average (± "
-        f"{s.questions_margin():.2f}), against at most 7. The longest diagnoses are those of {named} "
-        'questions on average): a cause whose evidence is all "often" or weaker needs several answers '
+        f"{s.questions_margin():.2f}), against at most 7. The longest diagnoses, in questions on average, "
+        f'are those of {named}: a cause whose evidence is all "often" or weaker needs several answers '
         "to reach the confidence threshold, and the choice questions tell it little. The engine's rules "
         "trade these questions for top-3 (section 5, *Reading*); what would meet both is knowledge: a "
         "question that a merchant with such a cause answers one way nearly always."
