@@ -1304,11 +1304,11 @@ def read_pair(pair: Pair, index: int, clause: Clause, blocked: set[int]) -> Read
     outside = {i for i in blocked if not first <= i <= last} | set(range(thing[0], thing[1] + 1))
     said, negator = negation_before(clause, state[0], outside)
     if thing[0] < state[0]:
-        before, at = negation_before(clause, first, blocked)  # "没发现卡槽有灰"
+        before, outer = negation_before(clause, first, blocked)  # "没发现卡槽有灰"
         if before == "unsure" or (before == "negated" and said == "negated"):
             return None  # wondered about, or negated twice ("不是屏幕没碎"): nothing sure
         if before == "negated":
-            said, negator = before, at
+            said, negator = before, outer
     if said == "unsure":
         return None
     after = negation_after(clause, last)
