@@ -463,6 +463,31 @@ def test_an_exclusive_group_keeps_absent_facts_and_leaves_other_symptoms_alone(b
     }
 
 
+def test_fuzzy_candidates_are_those_every_score_would_find(book):
+    """The scores are cut off below the lowest threshold, to let RapidFuzz stop early:
+    the candidates are the ones scoring every phrase against every clause would find."""
+    from rapidfuzz import process
+
+    texts = [
+        "升级后一直提示通讯失败,网络也不稳定",
+        "the terminal says comunication faild and wont read cards",
+    ]
+    for text in texts:
+        found = understanding.clauses(understanding.words(understanding.normalise(text), book.tokenizer))
+        for candidates in book.scored:
+            columns = [i for i, c in enumerate(found) if candidates.script.search(c.compact)]
+            if not columns:
+                continue
+            scores = process.cdist(
+                candidates.keys, [found[i].compact for i in columns], scorer=candidates.scorer
+            )
+            every = {
+                (columns[col], candidates.indices[row])
+                for row, col in zip(*(scores >= candidates.thresholds[:, None]).nonzero(), strict=True)
+            }
+            assert set(candidates.hits(found)) == every and every
+
+
 # --- Pairs: a thing and what is wrong with it, anywhere in one clause
 
 PAIRS = {

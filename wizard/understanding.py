@@ -1356,7 +1356,9 @@ class Candidates(NamedTuple):
         if not columns or not self.keys:
             return []
         texts = [found[column].compact for column in columns]
-        scores = process.cdist(self.keys, texts, scorer=self.scorer, dtype=np.int32)
+        # Below the lowest threshold a score is never used: RapidFuzz may stop early there.
+        lowest = int(self.thresholds.min())
+        scores = process.cdist(self.keys, texts, scorer=self.scorer, dtype=np.int32, score_cutoff=lowest)
         return [
             (columns[col], self.indices[row]) for row, col in np.argwhere(scores >= self.thresholds[:, None])
         ]
