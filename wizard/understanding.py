@@ -99,7 +99,7 @@ INNER_NEGATORS = {"han": ("没", "不"), "latin": ("not", "never")}
 # After a negator these words say "I don't know", not "it is not so".
 UNSURE_AFTER_NEGATOR = wordset("确定 清楚 sure certain")
 KNOW_AFTER_NEGATOR = wordset("知道 懂 know")
-# A phrase followed by one of these and its own last word again asks ("卡槽脏不脏").
+# A word, one of these and the word's end again ask ("卡槽脏不脏"; see ``a_not_a``).
 A_NOT_A = wordset("不 没")
 # A phrase after one of these is a question or a guess, not a statement: no fact.
 UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如果 要是 假如 whether maybe perhaps if")
@@ -735,16 +735,23 @@ def asked(clause: Clause, first: int, last: int) -> bool:
         return True  # advice: something to try
     if last + 1 < len(tokens) and tokens[last + 1].text in QUESTION_WORDS:
         return True
-    if (
-        last + 2 < len(tokens)
-        and tokens[last + 1].text in A_NOT_A
-        and tokens[last].text.endswith(tokens[last + 2].text)
-    ):
-        return True  # "卡槽脏不脏", "网络通没通"
+    if a_not_a(tokens, last):
+        return True
     return (
         first > 0
         and tokens[first - 1].text in IS_IT
         and any(t.text in QUESTION_WORDS for t in tokens[last + 1 :])
+    )
+
+
+def a_not_a(tokens: Sequence[Token], a: int) -> bool:
+    """Does the word at ``a`` start an A-not-A question ("卡槽脏不脏", "网络通没通": the
+    word, a negator, and the word's end again)?"""
+    return (
+        a >= 0
+        and a + 2 < len(tokens)
+        and tokens[a + 1].text in A_NOT_A
+        and tokens[a].text.endswith(tokens[a + 2].text)
     )
 
 
@@ -1242,10 +1249,11 @@ def compile_pairs(
     pairs: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Pair] = {}
     for symptom, languages in mapping.items():
         for text in (text for texts in languages.values() for text in texts if PAIR in text):
-            thing, _, state = normalise(text).partition(PAIR.strip())
+            thing, _, state = normalise(text).partition(PAIR)
             things, states = pair_side(thing, tokenizer), pair_side(state, tokenizer)
             if things and states:
-                phrase = Phrase(symptom, text, compact_pair(things, states), 100, topic=False)
+                key = f"{'/'.join(things)}{PAIR}{'/'.join(states)}"
+                phrase = Phrase(symptom, text, key, 100, topic=False)
                 pairs.setdefault((symptom, things, states), Pair(phrase, things, states))
     return list(pairs.values())
 
@@ -1259,10 +1267,6 @@ def pair_side(side: str, tokenizer: jieba.Tokenizer) -> tuple[str, ...]:
         if tokens:
             keys.append(compact(tokens)[0])
     return tuple(dict.fromkeys(keys))
-
-
-def compact_pair(things: Sequence[str], states: Sequence[str]) -> str:
-    return f"{'/'.join(things)}{PAIR}{'/'.join(states)}"
 
 
 def whole_words(key: str, clause: Clause) -> Iterator[tuple[int, int]]:
@@ -1296,8 +1300,7 @@ def read_pair(pair: Pair, index: int, clause: Clause, blocked: set[int]) -> Read
     if closest is None:
         return None
     _, thing, state = closest
-    tokens, at = clause.tokens, state[0]
-    if at >= 2 and tokens[at - 1].text in A_NOT_A and tokens[at - 2].text.endswith(tokens[at].text):
+    if a_not_a(clause.tokens, state[0]) or a_not_a(clause.tokens, state[0] - 2):
         return None  # "卡槽脏不脏" asks
     first, last = min(thing[0], state[0]), max(thing[1], state[1])
     match = Match(pair.phrase, index, first, last, PAIR_SCORE, gapped=True)
