@@ -4,7 +4,6 @@ the targets judged on them."""
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Callable
 
 from django.conf import settings
@@ -35,6 +34,8 @@ def _calibration_text(s: Summary) -> str:
     return "no confident stop" if n == 0 else f"{right:.0%} right vs {claimed:.0%} claimed ({n} stops)"
 
 
+MEAN_QUESTIONS = 7  # the most a model-true merchant may be asked on average
+
 # (target, merchant, how it is measured, whether it is met)
 SEED_TARGETS: list[tuple[str, str, Callable[[Summary], str], Callable[[Summary], bool]]] = [
     ("model-true merchants: top-1 ≥ 90%", "model-true", lambda s: _top1(s), lambda s: s.top1 >= 0.9),
@@ -45,10 +46,10 @@ SEED_TARGETS: list[tuple[str, str, Callable[[Summary], str], Callable[[Summary],
         lambda s: s.top3 >= 0.98,
     ),
     (
-        "model-true merchants: ≤ 7 questions on average",
+        f"model-true merchants: ≤ {MEAN_QUESTIONS} questions on average",
         "model-true",
         lambda s: f"{s.mean_questions:.2f} ± {s.questions_margin():.2f}",
-        lambda s: s.mean_questions <= 7,
+        lambda s: s.mean_questions <= MEAN_QUESTIONS,
     ),
     ("10% slips: top-1 ≥ 80%", "slips 10%", lambda s: _top1(s), lambda s: s.top1 >= 0.8),
     ("30% “not sure”: top-1 ≥ 82%", "unsure 30%", lambda s: _top1(s), lambda s: s.top1 >= 0.82),
@@ -90,16 +91,14 @@ def questions_finding(r: Robustness) -> list[str]:
     if SEED not in r.causes:
         return []
     s = r.find(SEED, "model-true", engine.DEFAULT_RULE)
-    if s.mean_questions <= 7:
+    if s.mean_questions <= MEAN_QUESTIONS:
         return []
-    asked: dict[int, list[int]] = {}
-    for run in s.runs:
-        asked.setdefault(run.truth, []).append(run.questions)
-    slowest = sorted(asked, key=lambda c: -statistics.fmean(asked[c]))[:2]
-    named = " and ".join(f"`{r.causes[SEED][c]}` ({statistics.fmean(asked[c]):.1f})" for c in slowest)
+    asked = s.per_cause(lambda run: run.questions)
+    slowest = sorted(asked, key=lambda c: -asked[c])[:2]
+    named = " and ".join(f"`{r.causes[SEED][c]}` ({asked[c]:.1f})" for c in slowest)
     return [
         f"**Questions, model-true merchants.** {s.mean_questions:.2f} on average (± "
-        f"{s.questions_margin():.2f}), against at most 7. The longest diagnoses, in questions on average, "
+        f"{s.questions_margin():.2f}), against at most {MEAN_QUESTIONS}. The longest diagnoses, in questions on average, "
         f'are those of {named}: a cause whose evidence is all "often" or weaker needs several answers '
         "to reach the confidence threshold, and the choice questions tell it little. The engine's rules "
         "trade these questions for top-3 (section 5, *Reading*); what would meet both is knowledge: a "

@@ -143,11 +143,15 @@ class Summary:
         right = statistics.fmean(r.rank == 0 for r in confident)
         return right, statistics.fmean(float(engine.shown(r.posterior, temperature).max()) for r in confident)
 
-    def per_cause_top1(self) -> dict[int, float]:
-        by_cause: dict[int, list[bool]] = {}
+    def per_cause(self, value: Callable[[Run], float]) -> dict[int, float]:
+        """The mean of ``value`` over each cause's runs."""
+        by_cause: dict[int, list[float]] = {}
         for r in self.runs:
-            by_cause.setdefault(r.truth, []).append(r.rank == 0)
-        return {c: statistics.fmean(hits) for c, hits in sorted(by_cause.items())}
+            by_cause.setdefault(r.truth, []).append(value(r))
+        return {c: statistics.fmean(values) for c, values in sorted(by_cause.items())}
+
+    def per_cause_top1(self) -> dict[int, float]:
+        return self.per_cause(lambda r: r.rank == 0)
 
 
 def shifted_payload(payload: dict[str, Any], share: float, rng: np.random.Generator) -> dict[str, Any]:
