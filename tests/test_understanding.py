@@ -49,8 +49,25 @@ def test_every_symptom_of_the_seed_knowledge_has_phrases_in_both_languages():
 
 def test_every_seed_phrase_is_understood_as_its_own_symptom(book):
     for symptom, languages in seed_phrases().items():
-        for phrase in (phrase for phrases in languages.values() for phrase in phrases):
+        for phrase in (p for phrases in languages.values() for p in phrases if understanding.PAIR not in p):
             assert read(book, phrase).get(symptom) == "present", (symptom, phrase)
+
+
+def test_every_way_of_saying_a_side_of_a_seed_pair_is_read_with_the_other_side(book):
+    """A thing followed by a state ("卡槽" "脏" → "卡槽脏") must say the symptom for some way
+    of saying the other side: an alternative the word cutting always hides is dead."""
+    for symptom, languages in seed_phrases().items():
+        for phrase in (p for phrases in languages.values() for p in phrases if understanding.PAIR in p):
+            things, states = (side.split("/") for side in phrase.split(understanding.PAIR))
+            glue = " " if phrase.isascii() else ""
+            read_with = {
+                (thing, state)
+                for thing in things
+                for state in states
+                if read(book, f"{thing}{glue}{state}").get(symptom) == "present"
+            }
+            assert {t for t in things if not any(t == a for a, _ in read_with)} == set(), (symptom, phrase)
+            assert {s for s in states if not any(s == b for _, b in read_with)} == set(), (symptom, phrase)
 
 
 def test_a_fact_names_the_phrase_it_matched_and_the_words_of_the_text(book):
@@ -572,6 +589,8 @@ def test_the_seed_pairs_read_what_no_single_phrase_says(book):
     assert read(book, "饭店后厨的机器,插卡口黑乎乎的全是油").get("card-slot-dirty") == "present"
     assert read(book, "客服电话打了二十多次一直占线").get("brand-cs-unreachable") == "present"
     assert read(book, "服务费又冒出来一项年费").get("new-extra-charge") == "present"
+    # jieba cuts "支付卡" + "死": the thing and the state share a word, each holding a part.
+    assert read(book, "一支付卡死").get("pay-app-crash") == "present"
 
 
 # --- Odd input

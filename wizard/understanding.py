@@ -1269,10 +1269,17 @@ def pair_side(side: str, tokenizer: jieba.Tokenizer) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def whole_words(key: str, clause: Clause) -> Iterator[tuple[int, int]]:
-    """Where ``key`` is in ``clause`` as whole words, (first, last) token indices; a
-    Chinese key of two characters or more may also start or end a longer word ("卡槽" in
-    "卡槽里", "油污" in "全是油污"), never stand inside one."""
+class Span(NamedTuple):
+    first: int  # token indices in the clause, inclusive
+    last: int
+    start: int  # character offsets in the clause's compact text
+    end: int
+
+
+def whole_words(key: str, clause: Clause) -> Iterator[Span]:
+    """Where ``key`` is in ``clause`` as whole words; a Chinese key of two characters or
+    more may also start or end a longer word ("卡槽" in "卡槽里", "卡死" in jieba's
+    "支付卡" + "死"), never stand inside one."""
     loose = len(key) > 1 and _HAN.fullmatch(key) is not None
     start = clause.compact.find(key)
     while start >= 0:
@@ -1282,8 +1289,18 @@ def whole_words(key: str, clause: Clause) -> Iterator[tuple[int, int]]:
         if first >= 0 and last < len(clause.ends):
             starts, ends = clause.starts[first] == start, clause.ends[last] == end
             if (starts and ends) or (loose and (starts or ends)):
-                yield first, last
+                yield Span(first, last, start, end)
         start = clause.compact.find(key, start + 1)
+
+
+def words_between(a: Span, b: Span) -> int | None:
+    """How many words stand between two spans that do not overlap (none when they share a
+    word, each holding a part of it), or None when they overlap."""
+    if a.end <= b.start:
+        return max(0, b.first - a.last - 1)
+    if b.end <= a.start:
+        return max(0, a.first - b.last - 1)
+    return None
 
 
 def read_pair(pair: Pair, index: int, clause: Clause, blocked: set[int]) -> Reading | None:
@@ -1294,19 +1311,19 @@ def read_pair(pair: Pair, index: int, clause: Clause, blocked: set[int]) -> Read
     closest = None
     for thing in things:
         for state in states:
-            gap = state[0] - thing[1] - 1 if thing[1] < state[0] else thing[0] - state[1] - 1
-            if 0 <= gap <= PAIR_REACH and (closest is None or gap < closest[0]):
+            gap = words_between(thing, state)
+            if gap is not None and gap <= PAIR_REACH and (closest is None or gap < closest[0]):
                 closest = (gap, thing, state)
     if closest is None:
         return None
     _, thing, state = closest
-    if a_not_a(clause.tokens, state[0]) or a_not_a(clause.tokens, state[0] - 2):
+    if a_not_a(clause.tokens, state.first) or a_not_a(clause.tokens, state.first - 2):
         return None  # "卡槽脏不脏" asks
-    first, last = min(thing[0], state[0]), max(thing[1], state[1])
+    first, last = min(thing.first, state.first), max(thing.last, state.last)
     match = Match(pair.phrase, index, first, last, PAIR_SCORE, gapped=True)
-    outside = {i for i in blocked if not first <= i <= last} | set(range(thing[0], thing[1] + 1))
-    said, negator = negation_before(clause, state[0], outside)
-    if thing[0] < state[0]:
+    outside = {i for i in blocked if not first <= i <= last} | set(range(thing.first, thing.last + 1))
+    said, negator = negation_before(clause, state.first, outside)
+    if thing.start < state.start:
         before, outer = negation_before(clause, first, blocked)  # "没发现卡槽有灰"
         if before == "unsure" or (before == "negated" and said == "negated"):
             return None  # wondered about, or negated twice ("不是屏幕没碎"): nothing sure
