@@ -265,7 +265,9 @@ def from_the_top(page: Page) -> None:
     """Start the next Tab walk at the top of the page (its skip link), once it has loaded
     and htmx has settled it (settling moves the focus to the new content's heading)."""
     page.wait_for_load_state()
-    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+    # A locator, not wait_for_function: polling a string predicate is evaluated in the
+    # page, where its Content-Security-Policy forbids eval whenever the first check fails.
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
     page.locator(".skip-link").focus()
 
 
