@@ -7,8 +7,8 @@ descriptions at odd positions; those at even positions are held out. The blind c
 (``blind_descriptions.json``, ``blind2_descriptions.json``) were written later, each by
 someone who never saw the phrases, the matcher or the other corpora, and nothing was ever
 tuned on them. The tuning corpora (``tuning_descriptions.json``, ``tuning2_…``,
-``tuning3_…``) were written the same way, and are used, with the first corpus's odd
-positions, for tuning. The targets are judged on every held-out description: the first
+``tuning3_…``, ``tuning4_…``) were written the same way, and are used, with the first
+corpus's odd positions, for tuning. The targets are judged on every held-out description: the first
 corpus's even positions and the blind corpora.
 
 End to end, a merchant with a held-out description's cause starts from that description:
@@ -39,7 +39,12 @@ DESCRIPTIONS = HERE / "descriptions.json"
 BLIND_CORPORA = [HERE / name for name in ("blind_descriptions.json", "blind2_descriptions.json")]
 TUNING_CORPORA = [
     HERE / name
-    for name in ("tuning_descriptions.json", "tuning2_descriptions.json", "tuning3_descriptions.json")
+    for name in (
+        "tuning_descriptions.json",
+        "tuning2_descriptions.json",
+        "tuning3_descriptions.json",
+        "tuning4_descriptions.json",
+    )
 ]
 # A second careful reader's labels of every judged description.
 SECOND_READERS = [HERE / name for name in ("second_reader.json", "blind2_second_reader.json")]
