@@ -258,15 +258,17 @@ def precision_finding(r: IntakeReport) -> list[str]:
     held, readers = r.extraction[0], r.agreement.readers
     if held.precision >= PRECISION:
         return []
+    compared = "above" if held.precision >= readers.precision else "against"
     return [
         f"**Understanding, precision.** {held.precision:.1%} of the facts understood in the judged "
-        f"descriptions are among the first reader's, against at least {PRECISION:.0%}. A second careful reader, "
-        f"scored the same way, reaches {readers.precision:.1%}, and {r.agreement.matcher_either:.1%} of "
-        "the matcher's facts were extracted by one reader or the other: the readers part on conventions "
-        '(who provided the terminal when the bank only said something; whether "the wifi works" says '
-        "the terminal has a signal; a crash while paying or while in use) as often as the matcher does. "
-        "What would meet it: labels two readers settled together under a written labelling guide, then "
-        "phrases held to that guide. A wrong fact costs the merchant an untick on the confirm page."
+        f"descriptions are among the first reader's, against at least {PRECISION:.0%}. That is {compared} a "
+        f"second careful reader scored the same way ({readers.precision:.1%}), and {r.agreement.matcher_either:.1%} "
+        "of the matcher's facts were extracted by one reader or the other: the readers part on conventions "
+        '(whether "the wifi works" says the terminal has a signal, or that other devices are online; a crash '
+        "while paying or while in use; whether a notice of a new rate is a higher rate) about as often as the "
+        "matcher parts from them. What would meet it: labels two readers settled together under a written "
+        "labelling guide, then phrases held to that guide. A wrong fact costs the merchant an untick on the "
+        "confirm page.",
     ]
 
 

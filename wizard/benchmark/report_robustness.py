@@ -101,8 +101,11 @@ def questions_finding(r: Robustness) -> list[str]:
         f"{s.questions_margin():.2f}), against at most {MEAN_QUESTIONS}. The longest diagnoses, in questions on average, "
         f'are those of {named}: a cause whose evidence is all "often" or weaker needs several answers '
         "to reach the confidence threshold, and the choice questions tell it little. The engine's rules "
-        "trade these questions for top-3 (section 5, *Reading*); what would meet both is knowledge: a "
-        "question that a merchant with such a cause answers one way nearly always."
+        "trade these questions for top-3 (section 5, *Reading*), and so does the slip rate; what would meet "
+        "both is knowledge: a question that a merchant with such a cause answers one way nearly always, and "
+        'that says something the other questions do not. One that merely joins two of them ("did anyone set '
+        'it up without the manual or press unfamiliar buttons?") would meet it in simulation only, where '
+        "answers are drawn independently, while a real merchant's yes to it is the same yes twice."
     ]
 
 
