@@ -365,6 +365,13 @@ def test_the_integration_form_refuses_a_plain_http_origin_beyond_this_computer(a
     assert integration.origins == ["http://localhost:8000", "http://127.0.0.1"]
 
 
+def test_a_plain_http_origin_stored_past_the_form_counts_for_nothing(db, integration):
+    # An import, the shell or an older row: what CORS and the embed read refuses it too.
+    integration.allowed_origins = "http://shop.example.com\nhttps://shop.example.com\nhttp://localhost:8000"
+    integration.save()
+    assert integration.origins == ["https://shop.example.com", "http://localhost:8000"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_queue_that_cannot_be_reached_does_not_fail_the_merchant(client, seeded, integration, monkeypatch):
     def unreachable(*args, **kwargs):

@@ -70,10 +70,13 @@ class Integration(TimeStamped):
     @property
     def origins(self) -> list[str]:
         """The allowed origins, as browsers send them (lower case, no trailing slash),
-        without repeats; a line that is not an origin counts for nothing. The API's CORS,
-        the embed's frame-ancestors and its postMessage targets all read this."""
+        without repeats; a line that is not an origin, or is plain HTTP beyond this
+        computer, counts for nothing, however it was stored. The API's CORS, the embed's
+        frame-ancestors and its postMessage targets all read this."""
         lines = (line.strip().rstrip("/").lower() for line in self.allowed_origins.splitlines())
-        return list(dict.fromkeys(line for line in lines if ORIGIN.match(line)))
+        return list(
+            dict.fromkeys(line for line in lines if ORIGIN.match(line) and not PLAIN_HTTP.match(line))
+        )
 
 
 class ApiKey(models.Model):
