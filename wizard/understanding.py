@@ -834,13 +834,16 @@ def cutoff(key: str) -> int:
     return 88 if len(key) <= 8 else 84
 
 
+def content_words(text: str, tokenizer: jieba.Tokenizer) -> list[Token]:
+    """The words of a phrase that say something: Chinese and English words, no fillers."""
+    return [t for t in words(text, tokenizer) if t.kind in ("han", "latin") and t.text not in FILLERS]
+
+
 def topic_key(text: str) -> str:
     """What a phrase is about without the fault words at its end ("网络不好" → "网络"),
     or "" when it ends in none, has one inside ("开不了机"), or nothing specific is left.
     Cut with jieba's own dictionary: "网络不好" is one word of the phrasebook's."""
-    tokens = [
-        t for t in words(text, base_tokenizer()) if t.kind in ("han", "latin") and t.text not in FILLERS
-    ]
+    tokens = content_words(text, base_tokenizer())
     start, end = 0, len(tokens)
     if end > 1 and tokens[-1].text in ("work", "working") and tokens[-2].text in TOPIC_HEADS:
         end -= 1  # "wifi not working"; but "card payments work" says all is well
@@ -896,9 +899,7 @@ def inverted_keys(text: str) -> list[str]:
     """The phrase with a negator between two of its words ("屏幕碎了" → "屏幕没碎",
     "屏幕不碎"; "battery swollen" → "battery not swollen"), cut with jieba's own
     dictionary; none for a phrase that holds a negation already ("刷不了卡", "no signal")."""
-    tokens = [
-        t for t in words(text, base_tokenizer()) if t.kind in ("han", "latin") and t.text not in FILLERS
-    ]
+    tokens = content_words(text, base_tokenizer())
     if len(tokens) < 2 or any(t.text in NEGATORS or set(t.text) & NEGATION_CHARACTERS for t in tokens):
         return []
     keys = []
@@ -1261,9 +1262,7 @@ def compile_pairs(
 def pair_side(side: str, tokenizer: jieba.Tokenizer) -> tuple[str, ...]:
     keys = []
     for alternative in side.split("/"):
-        tokens = [
-            t for t in words(alternative, tokenizer) if t.kind in ("han", "latin") and t.text not in FILLERS
-        ]
+        tokens = content_words(alternative, tokenizer)
         if tokens:
             keys.append(compact(tokens)[0])
     return tuple(dict.fromkeys(keys))
@@ -1427,16 +1426,17 @@ class Phrasebook:
         found = clauses(words(normalised, self.tokenizer))
         if not found:
             return []
-        candidates = self.candidates(found)
-        pairs = self.pair_candidates(found)
+        joined = "\n".join(c.compact for c in found)
+        candidates = self.candidates(found, joined)
+        pairs = self.pair_candidates(joined)
         readings = [r for index, c in enumerate(found) for r in self.read(index, c, candidates[index], pairs)]
         best = choose(readings, [set(group) for group in exclusive])
         return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
 
-    def candidates(self, found: list[Clause]) -> list[list[int]]:
-        """For each clause, the phrases that may be in it, to be located word by word."""
+    def candidates(self, found: list[Clause], joined: str) -> list[list[int]]:
+        """For each clause, the phrases that may be in it, to be located word by word
+        (``joined``: the clauses' compact texts, one a line)."""
         chosen: list[set[int]] = [set() for _ in found]
-        joined = "\n".join(c.compact for c in found)
         heads = set(_HAN_CHARACTER.findall(joined)) | set(_LATIN_WORD.findall(joined))
         exact = (pair for h in heads for pair in self.exact.get(h, ()))
         for index, key in exact:
@@ -1449,9 +1449,8 @@ class Phrasebook:
                 chosen[column].add(index)
         return [sorted(indices) for indices in chosen]
 
-    def pair_candidates(self, found: list[Clause]) -> list[Pair]:
+    def pair_candidates(self, joined: str) -> list[Pair]:
         """The pairs whose thing and state both appear somewhere in the text."""
-        joined = "\n".join(c.compact for c in found)
         return [
             pair
             for pair in self.pairs
