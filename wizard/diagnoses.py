@@ -169,8 +169,9 @@ def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
         return None
     # select_related() with no names would follow every foreign key, the revision's whole
     # knowledge payload included.
+    # The code is unique: no ORDER BY to build (first() would add the model's), on every request.
     diagnoses = Diagnosis.objects.select_related(*related) if related else Diagnosis.objects.all()
-    return diagnoses.filter(code=code).first()
+    return next(iter(diagnoses.filter(code=code).order_by()[:1]), None)
 
 
 def start(
