@@ -340,6 +340,16 @@ def test_a_counter_on_redis_counts_in_one_round_trip_and_always_expires():
     cache.delete(key)
 
 
+def test_one_redis_client_serves_every_call_of_a_process():
+    """Django's own makes a redis.Redis per call, its reply-parser table included."""
+    from wizard.cache import FailFastRedisCache
+
+    cache = FailFastRedisCache("redis://127.0.0.1:6379/0", {"OPTIONS": {}})  # nothing is sent
+    first = cache._cache.get_client("a", write=True)
+    assert cache._cache.get_client("b") is first
+    assert first.connection_pool is cache._cache._get_connection_pool(True)
+
+
 def test_a_counter_elsewhere_counts_through_the_cache_api():
     from django.core.cache.backends.locmem import LocMemCache
 
