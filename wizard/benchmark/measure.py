@@ -9,6 +9,7 @@ a request for the reference view of ``wizard.benchmark.urls``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import platform
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import django
 import numpy as np
@@ -33,6 +35,8 @@ from wizard.models import KnowledgeRevision
 
 from .servers import START_TOKEN_RE, UnexpectedReply, answer_form, parse_question
 from .synthetic import synthetic_payload
+
+FORM_ENCODED = "application/x-www-form-urlencoded"
 
 # ---------------------------------------------------------------------------------------
 # Timing and units
@@ -203,11 +207,14 @@ def _timed_request(
     client: Client, method: str, path: str, data=None, *, engine_calls: list[int] | None = None
 ):
     """(response, seconds, queries) of one request; appends its engine runs to ``engine_calls``."""
-    send = client.post if method == "POST" else client.get
+    if method == "POST":  # encoded as a browser submits a form (multipart is for files)
+        send = functools.partial(client.post, path, urlencode(data or {}), content_type=FORM_ENCODED)
+    else:
+        send = functools.partial(client.get, path, data or {})
     calls = _engine_calls[0]
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
-        response = send(path, data or {})
+        response = send()
         elapsed = time.perf_counter() - started
     if engine_calls is not None:
         engine_calls.append(_engine_calls[0] - calls)

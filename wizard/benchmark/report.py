@@ -208,7 +208,8 @@ def _steps_section(f: Figures) -> list[str]:
         "",
         "Django's test client through the whole middleware stack (sessions, CSRF, locale, CSP, axes, the "
         'rate limiter), `DEBUG=False`, on a throwaway database; random answers, one in ten "not sure". '
-        "A step is the question page (GET) and the answer (POST, answered by a 303 to the next question): "
+        "A step is the question page (GET) and the answer (POST, form-encoded as a browser sends it, "
+        "answered by a 303 to the next question): "
         "the page is compared with one reference request, page and answer together with two. Reference: "
         "`wizard/benchmark/urls.py`, three indexed queries and a 5 KB template.",
         "",
