@@ -6,9 +6,9 @@ apart from the phrases. It is split to stay honest: the phrases may be tuned on 
 descriptions at odd positions; those at even positions are held out. The blind corpora
 (``blind_descriptions.json``, ``blind2_descriptions.json``) were written later, each by
 someone who never saw the phrases, the matcher or the other corpora, and nothing was ever
-tuned on them. The tuning corpora (``tuning_descriptions.json``, ``tuning2_…``,
-``tuning3_…``, ``tuning4_…``) were written the same way, and are used, with the first
-corpus's odd positions, for tuning. The targets are judged on every held-out description: the first
+tuned on them. The tuning corpora (``tuning_descriptions.json``, ``tuning2_…`` to
+``tuning5_…``) were written the same way, and are used, with the first corpus's odd
+positions, for tuning. The targets are judged on every held-out description: the first
 corpus's even positions and the blind corpora.
 
 End to end, a merchant with a held-out description's cause starts from that description:
@@ -44,6 +44,7 @@ TUNING_CORPORA = [
         "tuning2_descriptions.json",
         "tuning3_descriptions.json",
         "tuning4_descriptions.json",
+        "tuning5_descriptions.json",
     )
 ]
 # A second careful reader's labels of every judged description.
