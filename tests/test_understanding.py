@@ -326,7 +326,7 @@ def test_a_negation_covers_a_list_written_with_commas_and_items_not_in_the_phras
 
 def test_a_negation_does_not_reach_past_why_or_a_time(book):
     assert read(book, "不知道为什么刷不了卡") == {"pay-card-read-fail": "present"}
-    assert read(book, "没多久就死机了") == {"pay-app-crash": "present"}
+    assert read(book, "没多久就闪退了") == {"pay-app-crash": "present"}
     assert read(book, "I have no idea why it won't turn on") == {"boot-no-power": "present"}
 
 

@@ -292,6 +292,7 @@ IRREGULAR = {
     "gave": "give",
     "given": "give",
     "stuck": "stuck",
+    "marketing": "marketing",  # advertising, not the market
     "swollen": "swell",
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
