@@ -330,6 +330,32 @@ def test_a_negation_does_not_reach_past_why_or_a_time(book):
     assert read(book, "I have no idea why it won't turn on") == {"boot-no-power": "present"}
 
 
+@pytest.mark.parametrize(
+    "text, facts",
+    [
+        ("以前网络老断,去年换了路由器就好了。现在是插卡读不出来", {"pay-card-read-fail": "present"}),
+        (
+            "Last year the wifi kept dropping, a new router fixed it. Now the card can't be read.",
+            {"pay-card-read-fail": "present"},
+        ),
+        # ...what follows the problem put right, in the same unpunctuated sentence, is now
+        ("以前也被多扣过一次 后来退回来了 那个早就解决了 现在升级后费率涨了", {"higher-fee-rate": "present"}),
+    ],
+)
+def test_a_problem_told_as_put_right_long_ago_is_no_fact(book, text, facts):
+    assert read(book, text) == facts
+
+
+def test_one_event_after_another_is_not_one_phrase_with_a_gap(book):
+    assert "upgrade-stuck-failed" not in read(book, "升级以后特别卡")  # slow after the upgrade
+    assert read(book, "升级卡住了") == {"upgrade-stuck-failed": "present"}
+
+
+def test_marketing_is_not_the_market(book):
+    assert read(book, "the notice was just marketing") == {"fee-notice-other": "present"}
+    assert read(book, "a guy at the market said all of this brand are broken now") == {}
+
+
 def test_a_negation_does_not_cross_a_clause(book):
     assert read(book, "没有报错,但是刷不了卡") == {
         "pay-other-message": "absent",

@@ -177,6 +177,18 @@ FINE = wordset(
 PAST = wordset(
     "以前 之前 原来 本来 过去 从前 前 当初 以往 before used previously earlier originally formerly"
 )
+# A sentence that opens in the past and ends with the problem put right ("以前网络老断,
+# 去年换了路由器就好了", "last year the wifi kept dropping, a new router fixed it") tells
+# of something over: nothing in it is a fact about the terminal now.
+SETTLED_OPENERS = (
+    "以前", "之前", "去年", "前年", "上次", "上回", "前阵子", "前段时间", "原来",
+    "last year", "last time", "before the upgrade", "a while ago", "we used to", "it used to",
+)  # fmt: skip
+SETTLED = (
+    "就好了", "后来好了", "才好了", "修好了", "解决了", "没再出过",
+    "fixed it", "was fixed", "got fixed", "sorted it", "sorted out", "was fine after",
+)  # fmt: skip
+
 # The words of a "works fine" phrase, besides ``FINE``: "能刷卡", "升级成功", "payments go through".
 WORKS = wordset("能 成功 succeed success successful successfully through")
 FINE_PAIRS = (
@@ -206,6 +218,9 @@ NEGATION_CHARACTERS = frozenset("不没无未非别否能")
 # ...nor with one of these words, which say it is going to happen, not that it has: "计算
 # 方式要改" is a change announced, not "计算方式改了".
 INTENT = wordset("要 会 将 将要 就要 快要 想 准备 打算")
+# ...nor with one of these, which put one event after another: "升级以后特别卡" is slow
+# after the upgrade, not "升级卡了" (the upgrade stuck).
+SEQUENCE = wordset("后 以后 之后 完 完了 然后 后来")
 # Question marks inside a clause: "网络正常吗" asks, it does not tell.
 QUESTION_WORDS = wordset("吗 么 嘛")
 # A topic is a phrase without the fault words at its end ("网络不好" → "网络", "wifi not
@@ -1009,7 +1024,7 @@ def gaps_only(key: str, words: Sequence[str]) -> str | None:
     for word in words:
         if key.startswith(word, at):
             at += len(word)
-        elif at in (0, len(key)) or word in INTENT:
+        elif at in (0, len(key)) or word in INTENT or word in SEQUENCE:
             return None
         else:
             between += word
@@ -1431,6 +1446,8 @@ class Phrasebook:
         candidates = self.candidates(found, joined)
         pairs = self.pair_candidates(joined)
         readings = [r for index, c in enumerate(found) for r in self.read(index, c, candidates[index], pairs)]
+        over = settled(normalised)
+        readings = [r for r in readings if not any(a <= position(found, r) < b for a, b in over)]
         best = choose(readings, [set(group) for group in exclusive])
         return [fact(normalised, found, r) for r in sorted(best, key=lambda r: position(found, r))]
 
@@ -1476,6 +1493,20 @@ class Phrasebook:
             and not bygone(clause, r)
             and not hearsay(clause, r.match.first)
         ]
+
+
+def settled(text: str) -> list[tuple[int, int]]:
+    """Where the (normalised) text tells of a problem that is over (see ``SETTLED``): from
+    the start of such a sentence to the end of its last word that puts it right (what
+    comes after, "现在升级后…", is about now)."""
+    spans = []
+    for sentence in re.finditer(r"[^。!?;\n]+", text):
+        said = sentence.group().lstrip(" ,")
+        ends = [said.rfind(word) + len(word) for word in SETTLED if word in said]
+        if ends and said.startswith(SETTLED_OPENERS):
+            start = sentence.end() - len(said)
+            spans.append((start, start + max(ends)))
+    return spans
 
 
 def head(key: str) -> str:
