@@ -351,6 +351,13 @@ def test_one_event_after_another_is_not_one_phrase_with_a_gap(book):
     assert read(book, "升级卡住了") == {"upgrade-stuck-failed": "present"}
 
 
+def test_too_old_needs_its_too(book):
+    """ "too" is a word of the phrase: without it, any "old" was a terminal told too old."""
+    assert read(book, "my provider told me the old application process is closed") == {}
+    assert read(book, "the bank said it's too old") == {"told-terminal-too-old": "present"}
+    assert read(book, "my phone works fine") == {"other-devices-offline": "absent"}
+
+
 def test_marketing_is_not_the_market(book):
     assert read(book, "the notice was just marketing") == {"fee-notice-other": "present"}
     assert read(book, "a guy at the market said all of this brand are broken now") == {}

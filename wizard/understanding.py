@@ -157,9 +157,9 @@ FILLERS = wordset(
     "了 的 地 着 过 呢 啊 呀 吧 哦 啦 哈 嗯 呃 额 一直 总是 都 也 还 还是 又 就 很 非常 特别 有点 有些 太 挺 "
     "已经 现在 我 我们 我的 它 这 这个 那个 这台 那台 任何 什么 啥 请问 麻烦 您好 你好 谢谢 "
     "the a an is are was were am be been being it its my our your this that these those i we "
-    "me us do does did has have had will would could should just really very still also too "
+    "me us do does did has have had will would could should just really very still also "
     "please any some"
-)
+)  # ...but not "too": "too old" is not "old"
 # ...but a phrase that is one of these and a single word ("一直重启") is one word: without
 # it, "重启" alone may be the merchant restarting the terminal, not a terminal that keeps
 # restarting.
@@ -860,6 +860,8 @@ def topic_key(text: str) -> str:
     or "" when it ends in none, has one inside ("开不了机"), or nothing specific is left.
     Cut with jieba's own dictionary: "网络不好" is one word of the phrasebook's."""
     tokens = content_words(text, base_tokenizer())
+    if len(tokens) > 1 and tokens[-1].text == "too":
+        tokens = tokens[:-1]  # "my phone is offline too" is about the phone all the same
     start, end = 0, len(tokens)
     if end > 1 and tokens[-1].text in ("work", "working") and tokens[-2].text in TOPIC_HEADS:
         end -= 1  # "wifi not working"; but "card payments work" says all is well
