@@ -340,6 +340,7 @@ def test_a_negation_does_not_reach_past_why_or_a_time(book):
         ),
         # ...what follows the problem put right, in the same unpunctuated sentence, is now
         ("以前也被多扣过一次 后来退回来了 那个早就解决了 现在升级后费率涨了", {"higher-fee-rate": "present"}),
+        ("上个月宽带断过几天,早修好了", {}),
     ],
 )
 def test_a_problem_told_as_put_right_long_ago_is_no_fact(book, text, facts):
@@ -356,6 +357,12 @@ def test_too_old_needs_its_too(book):
     assert read(book, "my provider told me the old application process is closed") == {}
     assert read(book, "the bank said it's too old") == {"told-terminal-too-old": "present"}
     assert read(book, "my phone works fine") == {"other-devices-offline": "absent"}
+
+
+def test_a_word_for_how_something_is_is_never_a_typo(book):
+    """One character off is a typo, but not when it turns "is fine" into "broken"."""
+    assert read(book, "店里wifi是好的")["other-devices-offline"] == "absent"
+    assert read(book, "店里wifi坏了") == {"other-devices-offline": "present"}
 
 
 def test_marketing_is_not_the_market(book):

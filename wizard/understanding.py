@@ -181,7 +181,7 @@ PAST = wordset(
 # 去年换了路由器就好了", "last year the wifi kept dropping, a new router fixed it") tells
 # of something over: nothing in it is a fact about the terminal now.
 SETTLED_OPENERS = (
-    "以前", "之前", "去年", "前年", "上次", "上回", "前阵子", "前段时间", "原来",
+    "以前", "之前", "去年", "前年", "上次", "上回", "上个月", "上周", "上礼拜", "前阵子", "前段时间", "原来",
     "last year", "last time", "before the upgrade", "a while ago", "we used to", "it used to",
 )  # fmt: skip
 SETTLED = (
@@ -215,6 +215,9 @@ FINE_LEADS = wordset(
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
 GAP = 2
 NEGATION_CHARACTERS = frozenset("不没无未非别否能")
+# ...nor a character that says how something is: "店里wifi是好的" is not a typo of
+# "店里wifi坏了".
+STATE_CHARACTERS = frozenset("好坏是正常行")
 # ...nor with one of these words, which say it is going to happen, not that it has: "计算
 # 方式要改" is a change announced, not "计算方式改了".
 INTENT = wordset("要 会 将 将要 就要 快要 想 准备 打算")
@@ -1040,14 +1043,14 @@ def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
     "screen fine"), never a word the phrasebook knows ("blank screen" is not "black
     screen"), never a word more or less ("authorization code" is not "no authorization
     code"); in Chinese, one wrong character that is not a negation ("没" for "能" is no
-    typo), and never one missing or one more at its start or end ("手续费计算" is not
+    typo) nor says how something is ("是" for "坏"), and never one missing or one more at its start or end ("手续费计算" is not
     "手续费计算变了")."""
     if _HAN.search(key):
         ops = Levenshtein.editops(key, covered)
         changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
         changed |= {covered[op.dest_pos] for op in ops if op.tag != "delete"}
         inside = all(op.tag == "replace" or 0 < op.src_pos < len(key) - (op.tag == "delete") for op in ops)
-        return len(ops) <= 1 and inside and not changed & NEGATION_CHARACTERS
+        return len(ops) <= 1 and inside and not changed & (NEGATION_CHARACTERS | STATE_CHARACTERS)
     phrase_words, text_words = key.split(), covered.split()
     if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
         return key.replace(" ", "") == covered.replace(" ", "")
