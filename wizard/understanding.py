@@ -36,7 +36,7 @@ How a text is read:
    absent, and so does one after it at the end of the clause ("鼓包没有"); "不能/无法/
    can't" inside a phrase is part of the symptom ("无法开机" is present). A negation
    carries over a list ("没有鼓包、冒烟或进水"), not past "why" or a time ("不知道为什么
-   刷不了卡", "没多久就死机"). A negator between a phrase's words makes it absent too
+   读不了卡", "没多久就闪退"). A negator between a phrase's words makes it absent too
    ("屏幕没碎", "the screen isn't cracked"). A question or a guess ("有没有进水", "可能是
    进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
    is "it worked before" ("以前刷卡都正常"), nor what other people say of their own
@@ -105,7 +105,7 @@ A_NOT_A = wordset("不 没")
 UNSURE = wordset("有没有 是不是 会不会 是否 不确定 不清楚 如果 要是 假如 whether maybe perhaps if")
 # A guess: every phrase after one of these in its clause is the merchant wondering, not
 # telling ("可能是升级的时候断电了", "I guess the battery is swollen"); what comes before it
-# still counts ("刷不了卡可能是网络问题": the card cannot be read).
+# still counts ("读不了卡可能是网络问题": the card cannot be read).
 GUESSES = wordset(
     "可能 可能是 也许 或许 估计 怀疑 大概 难道 莫非 是不是 会不会 听说 据说 "
     "maybe perhaps probably possibly might guess suspect wonder heard"
@@ -919,7 +919,7 @@ def compile_phrases(
 def inverted_keys(text: str) -> list[str]:
     """The phrase with a negator between two of its words ("屏幕碎了" → "屏幕没碎",
     "屏幕不碎"; "battery swollen" → "battery not swollen"), cut with jieba's own
-    dictionary; none for a phrase that holds a negation already ("刷不了卡", "no signal")."""
+    dictionary; none for a phrase that holds a negation already ("读不了卡", "no signal")."""
     tokens = content_words(text, base_tokenizer())
     if len(tokens) < 2 or any(t.text in NEGATORS or set(t.text) & NEGATION_CHARACTERS for t in tokens):
         return []
@@ -1180,7 +1180,7 @@ def read_direct(clause: Clause, matches: list[Match]) -> list[Reading]:
     words, the other way round; negated again, it says nothing sure). A negation before the first item of
     a list ("没有鼓包、冒烟或进水"), or after its last ("鼓包冒烟进水都没有"), covers every
     item; items side by side without a link make a list only for a negation after them:
-    in "没有报错刷不了卡" the card still cannot be read."""
+    in "没有错误提示读不了卡" the card still cannot be read."""
     blocked = {i for m in matches for i in range(m.first, m.last + 1)}
     absent: dict[Match, tuple[int, int]] = {}
     unsure: set[Match] = set()
