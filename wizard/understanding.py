@@ -215,9 +215,9 @@ FINE_LEADS = wordset(
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
 GAP = 2
 NEGATION_CHARACTERS = frozenset("不没无未非别否能")
-# ...nor a character that says how something is: "店里wifi是好的" is not a typo of
-# "店里wifi坏了".
-STATE_CHARACTERS = frozenset("好坏是正常行")
+# ...nor a character that says how something is, or that someone says it: "店里wifi是好的"
+# is not a typo of "店里wifi坏了", nor "业务员说升级" of "业务员帮升级".
+STATE_CHARACTERS = frozenset("好坏是正常行说")
 # ...nor with one of these words, which say it is going to happen, not that it has: "计算
 # 方式要改" is a change announced, not "计算方式改了".
 INTENT = wordset("要 会 将 将要 就要 快要 想 准备 打算")
@@ -311,6 +311,7 @@ IRREGULAR = {
     "given": "give",
     "stuck": "stuck",
     "marketing": "marketing",  # advertising, not the market
+    "dropping": "dropping",  # a signal "dropping in and out", not a terminal dropped
     "swollen": "swell",
 }
 NOT_SUFFIXED = wordset("do does did is was are were has have had could would should must need")
