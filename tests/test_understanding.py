@@ -371,6 +371,17 @@ def test_a_word_for_how_something_is_is_never_a_typo(book):
     assert read(book, "店里wifi坏了") == {"other-devices-offline": "present"}
 
 
+def test_a_signal_dropping_is_no_dropped_terminal(book):
+    assert read(book, "the signal keeps dropping in and out") == {"network-unstable": "present"}
+    assert "dropped-or-wet" not in read(book, "thinking of dropping cards altogether")
+    assert read(book, "I dropped it yesterday") == {"dropped-or-wet": "present"}
+
+
+def test_someone_saying_is_no_typo_of_someone_doing(book):
+    assert read(book, "业务员说升级要授权码") == {}
+    assert read(book, "业务员帮我升级的") == {"upgrade-other": "present"}
+
+
 def test_marketing_is_not_the_market(book):
     assert read(book, "the notice was just marketing") == {"fee-notice-other": "present"}
     assert read(book, "a guy at the market said all of this brand are broken now") == {}
