@@ -7,7 +7,7 @@ descriptions at odd positions; those at even positions are held out. The blind c
 (``blind_descriptions.json``, ``blind2_descriptions.json``) were written later, each by
 someone who never saw the phrases, the matcher or the other corpora, and nothing was ever
 tuned on them. The tuning corpora (``tuning_descriptions.json``, ``tuning2_…`` to
-``tuning7_…``) were written the same way, and are used, with the first corpus's odd
+``tuning8_…``) were written the same way, and are used, with the first corpus's odd
 positions, for tuning. The targets are judged on every held-out description: the first
 corpus's even positions and the blind corpora.
 
@@ -47,6 +47,7 @@ TUNING_CORPORA = [
         "tuning5_descriptions.json",
         "tuning6_descriptions.json",
         "tuning7_descriptions.json",
+        "tuning8_descriptions.json",
     )
 ]
 # A second careful reader's labels of every judged description.
