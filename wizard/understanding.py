@@ -39,7 +39,8 @@ How a text is read:
    读不了卡", "没多久就闪退"). A negator between a phrase's words makes it absent too
    ("屏幕没碎", "the screen isn't cracked"). A question or a guess ("有没有进水", "可能是
    进水了", "是网络问题吗?", "Is the battery swollen?", "听说…") is no fact, and neither
-   is "it worked before" ("以前刷卡都正常"), nor what other people say of their own
+   is "it worked before" ("以前刷卡都正常"), nor a problem told as put right long ago
+   ("以前网络老断,去年换了路由器就好了"), nor what other people say of their own
    terminals ("好几个老板都说升完级刷不了了"; what the bank says stays).
    "网络正常", "wifi works", "the screen is fine", "卡槽很干净", "费率没变" are read
    through *topics*: a phrase without the fault words at its end ("网络不好" → "网络"),
@@ -188,6 +189,7 @@ SETTLED = (
     "就好了", "后来好了", "才好了", "修好了", "解决了", "没再出过",
     "fixed it", "was fixed", "got fixed", "sorted it", "sorted out", "was fine after",
 )  # fmt: skip
+_SENTENCE = re.compile(r"[^。!?;\n]+")
 
 # The words of a "works fine" phrase, besides ``FINE``: "能刷卡", "升级成功", "payments go through".
 WORKS = wordset("能 成功 succeed success successful successfully through")
@@ -215,9 +217,10 @@ FINE_LEADS = wordset(
 # 路由器" for "换了路由器"), or with one character wrong; but never with one of these.
 GAP = 2
 NEGATION_CHARACTERS = frozenset("不没无未非别否能")
-# ...nor a character that says how something is, or that someone says it: "店里wifi是好的"
-# is not a typo of "店里wifi坏了", nor "业务员说升级" of "业务员帮升级".
-STATE_CHARACTERS = frozenset("好坏是正常行说")
+# A typo never changes one of those, nor a character that says how something is or that
+# someone says it: "店里wifi是好的" is not a typo of "店里wifi坏了", nor "业务员说升级" of
+# "业务员帮升级".
+NEVER_TYPOS = NEGATION_CHARACTERS | frozenset("好坏是正常行说")
 # ...nor with one of these words, which say it is going to happen, not that it has: "计算
 # 方式要改" is a change announced, not "计算方式改了".
 INTENT = wordset("要 会 将 将要 就要 快要 想 准备 打算")
@@ -1044,14 +1047,14 @@ def typos_only(key: str, covered: str, vocabulary: frozenset[str]) -> bool:
     "screen fine"), never a word the phrasebook knows ("blank screen" is not "black
     screen"), never a word more or less ("authorization code" is not "no authorization
     code"); in Chinese, one wrong character that is not a negation ("没" for "能" is no
-    typo) nor says how something is ("是" for "坏"), and never one missing or one more at its start or end ("手续费计算" is not
-    "手续费计算变了")."""
+    typo) nor says how something is ("是" for "坏", see ``NEVER_TYPOS``), and never one
+    missing or one more at its start or end ("手续费计算" is not "手续费计算变了")."""
     if _HAN.search(key):
         ops = Levenshtein.editops(key, covered)
         changed = {key[op.src_pos] for op in ops if op.tag != "insert"}
         changed |= {covered[op.dest_pos] for op in ops if op.tag != "delete"}
         inside = all(op.tag == "replace" or 0 < op.src_pos < len(key) - (op.tag == "delete") for op in ops)
-        return len(ops) <= 1 and inside and not changed & (NEGATION_CHARACTERS | STATE_CHARACTERS)
+        return len(ops) <= 1 and inside and not changed & NEVER_TYPOS
     phrase_words, text_words = key.split(), covered.split()
     if len(phrase_words) != len(text_words):  # "thirdparty app" for "third party app"
         return key.replace(" ", "") == covered.replace(" ", "")
@@ -1506,7 +1509,7 @@ def settled(text: str) -> list[tuple[int, int]]:
     the start of such a sentence to the end of its last word that puts it right (what
     comes after, "现在升级后…", is about now)."""
     spans = []
-    for sentence in re.finditer(r"[^。!?;\n]+", text):
+    for sentence in _SENTENCE.finditer(text):
         said = sentence.group().lstrip(" ,")
         ends = [said.rfind(word) + len(word) for word in SETTLED if word in said]
         if ends and said.startswith(SETTLED_OPENERS):
