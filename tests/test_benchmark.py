@@ -123,3 +123,19 @@ def test_a_missed_precision_target_is_set_beside_how_far_two_readers_agree():
         and "reaches 87.3%" in finding
     )
     assert precision_finding(report(950, found=1000)) == []
+
+
+@pytest.mark.django_db
+def test_the_in_process_answer_is_posted_as_a_browser_posts_a_form():
+    """Multipart, the test client's default, is for files: no browser sends this form so."""
+    from wizard.benchmark.measure import _timed_request
+    from wizard.benchmark.servers import FORM_ENCODED
+
+    sent = {}
+
+    class Client:
+        def post(self, path, data, content_type):
+            sent.update(path=path, data=data, content_type=content_type)
+
+    _timed_request(Client(), "POST", "/d/X/q/1/", {"question": "q", "answer": "a"})
+    assert sent == {"path": "/d/X/q/1/", "data": "question=q&answer=a", "content_type": FORM_ENCODED}

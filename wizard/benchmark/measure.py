@@ -33,10 +33,8 @@ from django.test.utils import CaptureQueriesContext, override_settings, setup_da
 from wizard import engine, knowledge, publishing
 from wizard.models import KnowledgeRevision
 
-from .servers import START_TOKEN_RE, UnexpectedReply, answer_form, parse_question
+from .servers import FORM_ENCODED, START_TOKEN_RE, UnexpectedReply, answer_form, parse_question
 from .synthetic import synthetic_payload
-
-FORM_ENCODED = "application/x-www-form-urlencoded"
 
 # ---------------------------------------------------------------------------------------
 # Timing and units

@@ -30,6 +30,8 @@ from django.conf import settings
 BASE_DIR = Path(settings.BASE_DIR)
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# How a browser posts a form without files; both benchmark clients post answers so.
+FORM_ENCODED = "application/x-www-form-urlencoded"
 
 QUESTION_RE = re.compile(r'data-question="([a-z0-9-]+)"')
 ANSWER_RE = re.compile(r'name="answer" value="([a-z0-9-]+)"')
@@ -72,7 +74,7 @@ class Visitor:
         body = None
         if form is not None:
             body = urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Content-Type"] = FORM_ENCODED
             if "csrftoken" in self.cookies:
                 headers["X-CSRFToken"] = self.cookies["csrftoken"]
         try:
