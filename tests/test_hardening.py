@@ -472,3 +472,16 @@ def test_concurrent_answers_to_one_step_lose_nothing_and_duplicate_nothing(
     assert position == 1
     # Nothing lost: whoever was told "recorded" (303) gave the answer that is stored.
     assert {option for option, status in results if status == 303} == {winner}
+
+
+def test_a_case_is_looked_up_by_its_code_in_one_query_that_sorts_nothing(seeded):
+    """Every case page and answer looks the case up: its code is unique, so the lookup
+    needs no ORDER BY (the model's own would cost each request its compilation)."""
+    from django.test.utils import CaptureQueriesContext
+
+    diagnosis = diagnoses.start(revision=seeded.number, language="zh-hans")
+    with CaptureQueriesContext(connection) as queries:
+        assert diagnoses.find_diagnosis(diagnosis.display_code) == diagnosis
+    [query] = queries.captured_queries
+    assert "ORDER BY" not in query["sql"].upper()
+    assert diagnoses.find_diagnosis("ABCDE-23456") is None
