@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -282,6 +283,52 @@ def test_choice_question_likelihoods_sum_to_one_per_cause(payload_factory):
     block = snapshot.model.likelihood[0, :2]
     assert block.sum(axis=0) == pytest.approx([1.0, 1.0])
     assert block[0, 0] > block[1, 0]  # cause a: red is more likely than green
+
+
+def _screen_question(options: int) -> list[dict]:
+    return [
+        {
+            "slug": "screen",
+            "order": 1,
+            "kind": "choice",
+            "options": [{"slug": f"o{i}", "symptom": f"shows-{i}"} for i in range(options)],
+        }
+    ]
+
+
+@pytest.mark.parametrize("options", [2, 5, 9])
+def test_a_choice_option_stated_always_is_given_that_often_however_many_options(payload_factory, options):
+    """'Always' is 95% of a cause's merchants on a question of two options or of nine: the
+    options the cause says nothing of share what is left, not a default each."""
+    payload = payload_factory(
+        {"works": {"shows-0": "always"}, "other": {f"shows-{i}": "rarely" for i in range(options)}},
+        questions=_screen_question(options),
+    )
+    block = knowledge.Snapshot.from_payload(1, payload).model.likelihood[0]
+    assert block[0, 0] == pytest.approx(0.95)
+    assert block[1:, 0] == pytest.approx([0.05 / (options - 1)] * (options - 1))
+    assert block.sum(axis=0) == pytest.approx([1.0, 1.0])
+
+
+def test_a_choice_option_a_cause_says_nothing_of_stays_possible(payload_factory):
+    """Stated chances that fill the column leave the unstated options the default between
+    them, never zero; stated chances that leave room keep the options the cause says
+    nothing of at the default each, as a yes/no question would."""
+    payload = payload_factory(
+        {
+            "full": {"shows-0": "always", "shows-1": "often"},
+            "sparse": {"shows-0": "sometimes"},
+            "silent": {"shows-9": "often"},
+            "rest": {"shows-2": "rarely", "shows-3": "rarely"},
+        },
+        questions=_screen_question(4),
+    )
+    block = knowledge.Snapshot.from_payload(1, payload).model.likelihood[0]
+    full, sparse, silent = block[:, 0], block[:, 1], block[:, 2]
+    assert full[2:] == pytest.approx([0.025, 0.025])
+    assert full[0] / full[1] == pytest.approx(0.95 / 0.7)  # the stated ones scaled alike
+    assert sparse == pytest.approx(np.array([0.4, 0.05, 0.05, 0.05]) / 0.55)
+    assert silent == pytest.approx([0.25] * 4)
 
 
 def test_evidence_strength_must_be_a_probability(seeded):

@@ -50,6 +50,29 @@ FIRST_STEP_EFFICACY = 0.7
 LATER_STEP_FACTOR = 0.85
 
 
+def option_likelihood(stated: np.ndarray, linked: np.ndarray) -> np.ndarray:
+    """P(option | cause) of a choice question: (options, causes), each column summing to 1.
+
+    ``stated`` holds each option's symptom likelihood for each cause, the default
+    (:data:`DEFAULT_LIKELIHOOD`) where the cause says nothing of it (``linked`` False).
+    The options exclude each other, so a cause's column is one distribution, and what the
+    knowledge states is kept as far as it can be: a cause that shows one option "always"
+    gives it 95% of the time whether the question has two options or nine. The options
+    it says nothing of share what its stated ones leave, each at most the default and
+    together at least the default (an unexpected answer is unlikely, never impossible).
+    Only when the stated chances and the defaults leave room, or the stated ones
+    overflow, is the column scaled to sum to 1.
+    """
+    stated = np.asarray(stated, dtype=float)
+    unlinked = (~linked).sum(axis=0)
+    linked_total = np.where(linked, stated, 0.0).sum(axis=0)
+    left = np.clip(1.0 - linked_total, DEFAULT_LIKELIHOOD, unlinked * DEFAULT_LIKELIHOOD)
+    left = np.where(unlinked > 0, left, 0.0)
+    scale = np.minimum(1.0, (1.0 - left) / np.maximum(linked_total, 1e-12))
+    block = np.where(linked, stated * scale, left / np.maximum(unlinked, 1))
+    return block / block.sum(axis=0)
+
+
 def strength_word(likelihood: float) -> str:
     """The admin's word for a stored likelihood (the nearest one, should it be off)."""
     return min(STRENGTHS, key=lambda word: abs(STRENGTHS[word] - likelihood))
@@ -141,10 +164,12 @@ class Snapshot:
         causes = payload["causes"]
         n_causes = len(causes)
         strength = np.full((len(payload["symptoms"]), n_causes), DEFAULT_LIKELIHOOD)
+        linked = np.zeros(strength.shape, dtype=bool)
         symptom_row = {s["slug"]: i for i, s in enumerate(payload["symptoms"])}
         for c, cause in enumerate(causes):
             for e in cause["evidence"]:
                 strength[symptom_row[e["symptom"]], c] = STRENGTHS[e["strength"]]
+                linked[symptom_row[e["symptom"]], c] = True
 
         questions = []
         rows = []
@@ -162,8 +187,8 @@ class Snapshot:
                     {"slug": "no", "label": {"zh-hans": "否", "en": "No"}, "symptom": None, "provider": None},
                 ]
             else:
-                block = np.stack([strength[symptom_row[o["symptom"]]] for o in q["options"]])
-                rows.append(block / block.sum(axis=0))
+                option_rows = [symptom_row[o["symptom"]] for o in q["options"]]
+                rows.append(option_likelihood(strength[option_rows], linked[option_rows]))
                 answers = [dict(o) for o in q["options"]]
             questions.append({**q, "answers": answers})
         solutions = payload["solutions"]
