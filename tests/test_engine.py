@@ -139,7 +139,7 @@ def test_effort_makes_an_expensive_question_wait():
     assert engine.next_step(cheap_first, [], rule="gain").question == 1
     plain = engine.Model(prior=np.ones(2), likelihood=likelihood, effort=np.ones(2))
     assert engine.next_step(plain, [], rule="gain").question == 0
-    # ...unless it settles the diagnosis at once (0.9 ≥ 0.85) where the cheap one cannot:
+    # ...unless it settles the diagnosis at once (0.9 ≥ 0.88) where the cheap one cannot:
     # the look-ahead to the stop is worth its effort.
     assert engine.next_step(cheap_first, [], rule="reach").question == 0
     assert engine.next_step(cheap_first, [], rule="reach", confidence=0.95).question == 1
@@ -384,10 +384,11 @@ def test_a_question_worth_exactly_the_least_gain_is_asked():
     assert (step.question, step.reason) == (None, "exhausted")
 
 
-def test_the_default_stop_rule_is_85_percent_and_20_questions():
-    model = two_causes(yes_if_a=0.85, yes_if_b=0.15)
+def test_the_default_stop_rule_is_88_percent_and_20_questions():
+    model = two_causes(yes_if_a=0.88, yes_if_b=0.12)
     assert engine.next_step(model, []).question == 0
-    assert engine.next_step(model, [(0, 0)]).reason == "confident"  # exactly 0.85
+    assert engine.next_step(model, [(0, 0)]).reason == "confident"  # exactly 0.88
+    assert engine.next_step(two_causes(yes_if_a=0.87, yes_if_b=0.13), [(0, 0)]).reason != "confident"
     many = random_model(np.random.default_rng(5), causes=40, questions=30)
     answers = [(q, q % 2) for q in range(20)]
     assert engine.next_step(many, answers[:19], confidence=1.1).reason == "ask"
@@ -568,7 +569,7 @@ def test_simulate_asks_at_most_20_questions_by_default():
     )
     transcript, p = engine.simulate(model, lambda q: q % 2)
     assert len(transcript) == 20
-    assert p.max() < 0.85
+    assert p.max() < engine.CONFIDENCE
 
 
 SHAPES = r"^prior must be \(C,\) and every likelihood block \(answers, C\)$"

@@ -21,7 +21,7 @@ def test_the_health_report_names_twins_and_what_to_add():
         {
             "a": {"s1": "often", "s2": "often"},
             "b": {"s1": "often", "s2": "often", "s3": "rarely"},
-            "c": {"s4": "always", "s5": "always"},
+            "c": {"s4": "always", "s5": "always", "s6": "always"},
         }
     )
     with translation.override("en"):
