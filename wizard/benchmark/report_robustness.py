@@ -125,7 +125,8 @@ def robustness_section(r: Robustness) -> list[str]:
         "",
         "Every cause gets the same number of simulated merchants, and the figures are weighted back by the "
         "causes' priors. *model-true* merchants answer by sampling the knowledge's stated strengths "
-        "(“often” = yes 70% of the time); *slips* then change that share of answers to another one at random; "
+        "(“often” = yes 70% of the time; on a choice question, an option stated “always” is chosen 95% of "
+        "the time however many options it has, as `docs/knowledge-format.md` says); *slips* then change that share of answers to another one at random; "
         "*mismatch* merchants live in a world where 30% of the strength words are one step off; *unsure* "
         "merchants say “not sure” to 30% of the questions; *most-likely* merchants always give the single "
         "likeliest answer (the old yardstick, for comparison). Calibration: of the diagnoses that stopped "
