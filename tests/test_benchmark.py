@@ -28,7 +28,8 @@ from wizard.benchmark.intake import (
 from wizard.benchmark.intake import (
     tuning as tuning_corpora,
 )
-from wizard.benchmark.synthetic import synthetic_payload
+from wizard.benchmark.measure import _five_answers
+from wizard.benchmark.synthetic import SIZES, synthetic_payload
 from wizard.checks import check_payload
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -41,6 +42,15 @@ def test_synthetic_knowledge_bases_are_valid_knowledge():
     snapshot = knowledge.Snapshot.from_payload(0, payload)
     assert (snapshot.model.n_causes, snapshot.model.n_questions) == (40, 30)
     assert synthetic_payload(40, 30, seed=3) == payload  # reproducible
+
+
+def test_the_engine_is_timed_five_answers_in_even_where_four_settle_it():
+    """At seed size, four likeliest answers leave no question worth asking by the wizard's
+    floor; the timing of a later choice still needs its five answers."""
+    name, n_causes, n_questions = SIZES[0]
+    model = knowledge.Snapshot.from_payload(0, synthetic_payload(n_causes, n_questions, seed=n_causes)).model
+    answers = _five_answers(model, n_causes)
+    assert len({q for q, _ in answers}) == 5
 
 
 @pytest.mark.benchmark
