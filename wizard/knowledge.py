@@ -60,8 +60,9 @@ def option_likelihood(stated: np.ndarray, linked: np.ndarray) -> np.ndarray:
     gives it 95% of the time whether the question has two options or nine. The options
     it says nothing of share what its stated ones leave, each at most the default and
     together at least the default (an unexpected answer is unlikely, never impossible).
-    Only when the stated chances and the defaults leave room, or the stated ones
-    overflow, is the column scaled to sum to 1.
+    The stated ones are scaled down only when they leave the others less than the
+    default between them, and the whole column scaled up only when the stated chances
+    and the defaults leave room to spare (as before: "sometimes" alone grows).
     """
     stated = np.asarray(stated, dtype=float)
     unlinked = (~linked).sum(axis=0)
