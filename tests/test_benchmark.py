@@ -47,7 +47,7 @@ def test_synthetic_knowledge_bases_are_valid_knowledge():
 def test_the_engine_is_timed_five_answers_in_even_where_four_settle_it():
     """At seed size, four likeliest answers leave no question worth asking by the wizard's
     floor; the timing of a later choice still needs its five answers."""
-    name, n_causes, n_questions = SIZES[0]
+    _, n_causes, n_questions = SIZES[0]
     model = knowledge.Snapshot.from_payload(0, synthetic_payload(n_causes, n_questions, seed=n_causes)).model
     answers = _five_answers(model, n_causes)
     assert len({q for q, _ in answers}) == 5

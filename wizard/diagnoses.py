@@ -168,8 +168,8 @@ def find_diagnosis(code: str, *related: str) -> Diagnosis | None:
     if not is_case_code(code):
         return None
     # select_related() with no names would follow every foreign key, the revision's whole
-    # knowledge payload included.
-    # The code is unique: no ORDER BY to build (first() would add the model's), on every request.
+    # knowledge payload included. The code is unique, so no ORDER BY to compile on every
+    # request (first() would add the model's).
     diagnoses = Diagnosis.objects.select_related(*related) if related else Diagnosis.objects.all()
     return next(iter(diagnoses.filter(code=code).order_by()[:1]), None)
 

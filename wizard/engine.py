@@ -47,11 +47,9 @@ LATE_CAUSES = 4  # are in play (a tenth of a bit)
 # converging, and with a few causes left a question that tells less than a tenth of a bit
 # almost never changes the result; so a wider budget with a firmer floor late in a
 # diagnosis asks about as many questions and leaves the true cause among the first three
-# more often. The confidence was raised from 0.85 once choice questions kept the strengths
-# the knowledge states (``knowledge.option_likelihood``): their answers then tell more, so
-# the diagnoses got shorter, and part of that went back into the first three: chosen on
-# simulated merchants of other random seeds than the benchmark's, as the setting with
-# the widest margin on both the questions and the top-3 targets.
+# more often. The confidence was chosen the same way, on other random merchants than the
+# benchmark's: the setting with the widest margin on both the questions and the top-3
+# targets.
 SLIP = 0.1  # the chance that any one answer is a mistake
 # The probabilities people are shown are the posterior tempered by this (see
 # :func:`shown`): fitted by the benchmark so that a "confident" result is right at least

@@ -21,7 +21,6 @@ questions the wizard asked, and how often the true cause ranked first.
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from collections.abc import Callable
@@ -33,7 +32,7 @@ import numpy as np
 
 from wizard import knowledge, understanding
 
-from .robustness import Merchant, answerer, diagnose
+from .robustness import Merchant, answerer, diagnose, share_margin
 
 HERE = Path(__file__).resolve().parent
 DESCRIPTIONS = HERE / "descriptions.json"
@@ -262,7 +261,7 @@ def precision_finding(r: IntakeReport) -> list[str]:
     """What lies behind a missed precision target: how far two careful readers agree; or
     that a target met by less than chance moves the figure is met by that little."""
     held, readers = r.extraction[0], r.agreement.readers
-    margin = 1.96 * math.sqrt(held.precision * (1 - held.precision) / held.found) if held.found else 0.0
+    margin = share_margin(held.precision, held.found)
     if held.precision >= PRECISION + margin:
         return []
     if held.precision >= PRECISION:

@@ -57,6 +57,12 @@ MERCHANTS = (
 RULES: tuple[engine.Rule, ...] = ("reach", "gain", "error", "hybrid")
 
 
+def share_margin(share: float, n: float) -> float:
+    """Half the width of the 95% interval of a share measured on ``n`` trials (normal
+    approximation): how far chance alone moves it."""
+    return 1.96 * float(np.sqrt(max(share * (1 - share), 0.0) / n)) if n else 0.0
+
+
 @dataclass
 class Run:
     truth: int
@@ -96,8 +102,7 @@ class Summary:
         """Half the width of the 95% interval of a share measured on these runs (normal
         approximation, with the runs' prior weights): how far chance alone moves it."""
         w = self._weights()
-        effective = w.sum() ** 2 / (w**2).sum()
-        return 1.96 * float(np.sqrt(max(share * (1 - share), 0.0) / effective))
+        return share_margin(share, w.sum() ** 2 / (w**2).sum())
 
     def questions_margin(self) -> float:
         """Half the width of the 95% interval of the mean number of questions."""
